@@ -1,0 +1,217 @@
+"""Incidents, their scope and updates, and the links to the tickets they explain."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Area, EquipmentModel, Service
+from tickets.models import Ticket
+
+
+def text_in(texts: dict, language: str | None = None) -> str:
+    """Pick the text for ``language`` from a ``{lang: text}`` dict, falling back to English, then any."""
+    if not texts:
+        return ""
+    language = (language or get_language() or "en")[:2]
+    return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
+
+
+class IncidentQuerySet(models.QuerySet):
+    def active(self) -> IncidentQuerySet:
+        return self.exclude(status=Incident.Status.RESOLVED)
+
+
+class IncidentKind(models.TextChoices):
+    OUTAGE = "outage", _("Outage")
+    DEGRADATION = "degradation", _("Degradation")
+    MAINTENANCE = "maintenance", _("Planned maintenance")
+    KNOWN_ISSUE = "known-issue", _("Known issue")
+
+
+class IncidentSeverity(models.IntegerChoices):
+    MINOR = 1, _("Minor")
+    MAJOR = 2, _("Major")
+    CRITICAL = 3, _("Critical")
+
+
+class IncidentStatus(models.TextChoices):
+    INVESTIGATING = "investigating", _("Investigating")
+    IDENTIFIED = "identified", _("Identified")
+    MONITORING = "monitoring", _("Monitoring")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class IncidentSource(models.TextChoices):
+    MANUAL = "manual", _("Declared by operations")
+    MONITORING = "monitoring", _("From monitoring")
+    SURGE = "proposed-from-surge", _("Proposed from a surge of tickets")
+
+
+class Incident(models.Model):
+    Kind = IncidentKind
+    Severity = IncidentSeverity
+    Status = IncidentStatus
+    Source = IncidentSource
+
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    severity = models.PositiveSmallIntegerField(
+        _("severity"), choices=Severity.choices, default=Severity.MAJOR
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.INVESTIGATING
+    )
+    source = models.CharField(_("source"), max_length=24, choices=Source.choices, default=Source.MANUAL)
+    # Set by monitoring (Alertmanager's group key) so a repeated webhook updates instead of duplicating.
+    external_key = models.CharField(max_length=300, null=True, blank=True, unique=True)
+
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    detected_at = models.DateTimeField(_("detected"), default=timezone.now)
+    eta = models.DateTimeField(_("expected fixed"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    description = models.TextField(_("internal description"), blank=True)
+    # Per language: {"sv": "...", "fi": "...", "en": "..."}.
+    public_message = models.JSONField(_("public message"), default=dict, blank=True)
+    agent_script = models.JSONField(_("what agents say"), default=dict, blank=True)
+    workaround = models.JSONField(_("workaround, in steps a customer can follow"), default=dict, blank=True)
+
+    # Scope: a dimension left empty matches everything (see incidents/matching.py).
+    services = models.ManyToManyField(
+        Service, blank=True, related_name="incidents", verbose_name=_("services")
+    )
+    areas = models.ManyToManyField(Area, blank=True, related_name="incidents", verbose_name=_("areas"))
+    equipment = models.ManyToManyField(
+        EquipmentModel, blank=True, related_name="incidents", verbose_name=_("equipment models")
+    )
+    keywords = models.JSONField(_("keywords"), default=list, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("declared"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[k.value for k in IncidentKind]), name="incident_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in IncidentStatus]), name="incident_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(severity__gte=1, severity__lte=3), name="incident_severity_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="resolved", resolved_at__isnull=False)
+                | (~models.Q(status="resolved") & models.Q(resolved_at__isnull=True)),
+                name="incident_resolved_iff_resolved_at",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status"], condition=~models.Q(status="resolved"), name="incident_active_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_active(self) -> bool:
+        return self.status != self.Status.RESOLVED
+
+    def public_message_in(self, language: str | None = None) -> str:
+        return text_in(self.public_message, language)
+
+    def agent_script_in(self, language: str | None = None) -> str:
+        return text_in(self.agent_script, language)
+
+    def workaround_in(self, language: str | None = None) -> str:
+        return text_in(self.workaround, language)
+
+
+class IncidentUpdate(models.Model):
+    """An entry in an incident's timeline; public ones reach the status page and affected customers."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
+    public = models.BooleanField(_("public"), default=True)
+    message = models.JSONField(_("message"), default=dict)
+    status = models.CharField(
+        _("status after this update"), max_length=20, choices=Incident.Status.choices, blank=True
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("posted"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("incident update")
+        verbose_name_plural = _("incident updates")
+        indexes = [models.Index(fields=["incident", "created_at"], name="incidentupdate_timeline_idx")]
+
+    def __str__(self) -> str:
+        return text_in(self.message)[:80]
+
+    def message_in(self, language: str | None = None) -> str:
+        return text_in(self.message, language)
+
+
+class IncidentTicketLink(models.Model):
+    """Why an incident explains a ticket. A detached link stays as a row (``detached_at`` set) so
+    that matching, which never overwrites an existing (incident, ticket) row, never re-attaches it."""
+
+    class Origin(models.TextChoices):
+        AUTO = "auto", _("Matched automatically")
+        AGENT = "agent", _("Linked by a person")
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="links")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="incident_links")
+    score = models.FloatField(_("score"), default=1.0)
+    reasons = models.JSONField(_("reasons"), default=dict)
+    origin = models.CharField(_("linked by"), max_length=8, choices=Origin.choices, default=Origin.AUTO)
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("linked"), default=timezone.now)
+    detached_at = models.DateTimeField(_("detached"), null=True, blank=True)
+    detached_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    detach_reason = models.CharField(_("why detached"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("incident link")
+        verbose_name_plural = _("incident links")
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "ticket"], name="link_incident_ticket_unique"),
+            models.CheckConstraint(
+                condition=models.Q(origin__in=["auto", "agent"]), name="link_origin_valid"
+            ),
+        ]
+        indexes = [
+            # A ticket's incidents (ticket page, look-up); the unique constraint covers incident → tickets.
+            models.Index(
+                fields=["ticket"],
+                condition=models.Q(detached_at__isnull=True),
+                name="link_attached_ticket_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} ↔ {self.ticket_id}"
+
+    @property
+    def attached(self) -> bool:
+        return self.detached_at is None

@@ -1,0 +1,18 @@
+"""Events the incidents app announces, for notifications (alerts to agents, e-mail to customers).
+
+All are sent inside the transaction that made the change; receivers write their rows there and
+enqueue any push or e-mail with ``transaction.on_commit``.
+"""
+
+from django.dispatch import Signal
+
+# An incident was declared. Arguments: incident, actor, linked_count.
+incident_declared = Signal()
+# An incident's public message, status, ETA or scope changed, or an update was posted.
+# Arguments: incident, actor, update (an IncidentUpdate or None), scope_changed (bool).
+incident_updated = Signal()
+# Tickets were linked to an incident.
+# Arguments: incident, ticket_ids (list[int]), origin ("auto" or "agent"), actor.
+incident_linked = Signal()
+# An incident was resolved. Arguments: incident, actor.
+incident_resolved = Signal()

@@ -1,0 +1,132 @@
+"""What agents are told (alerts) and what customers are told (notifications): rows first, push second."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, Language
+from incidents.models import Incident
+from tickets.models import Ticket
+
+
+class AlertKind(models.TextChoices):
+    INCIDENT_DECLARED = "incident-declared", _("Incident declared")
+    INCIDENT_UPDATED = "incident-updated", _("Incident updated")
+    INCIDENT_RESOLVED = "incident-resolved", _("Incident resolved")
+    TICKET_MATCHED = "ticket-matched", _("Your ticket matched an incident")
+
+
+class Alert(models.Model):
+    """Something every agent (``recipient`` empty) or one agent must know, persisted before it is pushed.
+
+    ``pushed_at`` is set once the fan-out task has handed it to the Channels layer; until then the
+    periodic sweep keeps re-enqueuing it (partial index ``alert_unpushed_idx``)."""
+
+    Kind = AlertKind
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="alerts")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[k.value for k in AlertKind]), name="alert_kind_valid"
+            ),
+        ]
+        indexes = [
+            # Read by notifications.tasks.sweep_pending_alerts.
+            models.Index(
+                fields=["created_at"], condition=models.Q(pushed_at__isnull=True), name="alert_unpushed_idx"
+            ),
+            # Catch-up: a user's direct alerts after an id.
+            models.Index(fields=["recipient", "id"], name="alert_recipient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.incident}"
+
+
+class AlertReceipt(models.Model):
+    """What one agent's browser did with an alert. Written when the browser first reports it."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="receipts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_receipts"
+    )
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alert receipt")
+        verbose_name_plural = _("alert receipts")
+        constraints = [models.UniqueConstraint(fields=["alert", "user"], name="receipt_alert_user_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} → {self.user_id}"
+
+
+class Notification(models.Model):
+    """An e-mail to a customer, queued as an outbox row and sent by a worker exactly once per ``key``."""
+
+    class Kind(models.TextChoices):
+        TICKET_CONFIRMATION = "ticket-confirmation", _("Ticket received")
+        TICKET_REPLY = "ticket-reply", _("Reply to your ticket")
+        INCIDENT_AFFECTS_YOU = "incident-affects-you", _("An outage affects you")
+        INCIDENT_UPDATE = "incident-update", _("Outage update")
+        INCIDENT_RESOLVED = "incident-resolved", _("Outage over")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    key = models.CharField(max_length=200, unique=True, help_text="Idempotency key: one e-mail per event.")
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notifications")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    language = models.CharField(max_length=2, choices=Language.choices)
+    to_email = models.EmailField()
+    subject = models.CharField(max_length=250)
+    body = models.TextField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=["pending", "sent", "failed"]), name="notification_state_valid"
+            ),
+        ]
+        indexes = [
+            # Read by the sender and its sweep.
+            models.Index(
+                fields=["created_at"], condition=models.Q(state="pending"), name="notification_pending_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.to_email}"

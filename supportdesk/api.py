@@ -1,0 +1,45 @@
+"""API-wide pieces: the one place that maps domain errors to HTTP."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class DomainError(Exception):
+    """A service refused an operation for a reason the caller can fix; maps to 400 (or ``status``)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message: str, *, field: str | None = None, status_code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if status_code is not None:
+            self.status_code = status_code
+
+
+def exception_handler(exc, context):
+    """Errors are JSON: ``{"error": message, "fields": {field: [messages]}}``; never a 500 for bad input."""
+    if isinstance(exc, DomainError):
+        body = {"error": exc.message, "fields": {exc.field: [exc.message]} if exc.field else {}}
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        fields = data if isinstance(data, dict) else {"non_field_errors": data}
+        first_field, first_errors = next(iter(fields.items()), ("", [""]))
+        first = first_errors[0] if isinstance(first_errors, list) and first_errors else first_errors
+        message = (
+            f"{first_field}: {first}" if first_field and first_field != "non_field_errors" else str(first)
+        )
+        response.data = {"error": message, "fields": fields}
+    elif isinstance(data, dict) and "detail" in data:
+        response.data = {"error": str(data["detail"]), "fields": {}}
+    return response

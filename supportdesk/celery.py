@@ -1,0 +1,24 @@
+"""The Celery app. Every periodic schedule is defined here, in one place."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
+
+app = Celery("supportdesk")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
+    from django.conf import settings
+
+    sender.conf.beat_schedule = {
+        "heartbeat": {"task": "supportdesk.tasks.heartbeat", "schedule": settings.HEARTBEAT_INTERVAL},
+        "sla-breaches": {"task": "tickets.tasks.mark_sla_breaches", "schedule": 60.0},
+        "alerts-sweep": {"task": "notifications.tasks.sweep_pending_alerts", "schedule": 20.0},
+    }

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from supportdesk import health
+
+
+@shared_task(ignore_result=True)
+def heartbeat() -> None:
+    """Record that a worker is alive; /healthz reads it. Idempotent: it only overwrites a timestamp."""
+    health.record_heartbeat()

@@ -1,0 +1,95 @@
+"""factory_boy factories for test data. Tickets are opened through the real service."""
+
+from __future__ import annotations
+
+import factory
+from django.utils import timezone
+
+from customers.models import Area, Customer, CustomerPhone, EquipmentModel, Service, Subscription
+from tickets.models import Ticket
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+        django_get_or_create = ("code",)
+
+    code = "broadband"
+    name = factory.LazyAttribute(lambda o: o.code.replace("-", " ").title())
+
+
+class AreaFactory(factory.django.DjangoModelFactory):
+    """With no parent, a municipality under Sweden / Stockholm (created on demand)."""
+
+    class Meta:
+        model = Area
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"area-{n}")
+    name = factory.LazyAttribute(lambda o: o.code.title())
+    kind = Area.Kind.MUNICIPALITY
+    parent = factory.LazyFunction(
+        lambda: AreaFactory(
+            code="se-ab",
+            name="Stockholm",
+            kind=Area.Kind.REGION,
+            parent=AreaFactory(code="se", name="Sweden", kind=Area.Kind.COUNTRY, parent=None),
+        )
+    )
+
+
+class EquipmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EquipmentModel
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"modem-{n}")
+    vendor = "ZyXEL"
+    model = factory.Sequence(lambda n: f"VMG{3000 + n}")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    number = factory.Sequence(lambda n: f"{100000 + n}")
+    name = factory.Faker("name")
+    email = factory.LazyAttribute(lambda o: f"c{o.number}@example.com")
+    language = "sv"
+
+    @factory.post_generation
+    def phone(obj, create, extracted, **kwargs):
+        if create:
+            CustomerPhone.objects.create(customer=obj, number=extracted or f"+4670{obj.number}")
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    customer = factory.SubFactory(CustomerFactory)
+    service = factory.SubFactory(ServiceFactory)
+    area = factory.SubFactory(AreaFactory)
+    equipment = factory.SubFactory(EquipmentFactory)
+    plan = Subscription.Plan.PRIVATE
+    address = factory.Faker("street_address")
+
+
+def open_ticket(*, customer=None, actor=None, **fields) -> Ticket:
+    """Open a ticket through ``tickets.services.ticket_open`` (matching included)."""
+    from tickets.services import ticket_open
+
+    if customer is None:
+        customer = SubscriptionFactory().customer
+    fields.setdefault("subject", "Internet is down")
+    fields.setdefault("description", "No connection since this morning.")
+    fields.setdefault("channel", Ticket.Channel.WEB)
+    return ticket_open(customer=customer, actor=actor, **fields)
+
+
+def backdate(ticket: Ticket, **delta) -> Ticket:
+    """Pretend the ticket was opened earlier (``backdate(t, hours=5)``)."""
+    when = timezone.now() - timezone.timedelta(**delta)
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=when)
+    ticket.created_at = when
+    return ticket

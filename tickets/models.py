@@ -1,0 +1,239 @@
+"""Tickets and their timeline."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Area, Customer, EquipmentModel, Service, Subscription
+
+REFERENCE_PREFIX = "SD-"
+
+
+class TicketQuerySet(models.QuerySet):
+    def open(self) -> TicketQuerySet:
+        return self.filter(status__in=Ticket.OPEN_STATUSES)
+
+    def by_reference(self, reference: str) -> TicketQuerySet:
+        """Tickets whose reference is ``reference`` (none for anything that is not ``SD-<number>``)."""
+        pk = Ticket.pk_from_reference(reference)
+        return self.filter(pk=pk) if pk is not None else self.none()
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING_CUSTOMER = "pending-customer", _("Waiting for customer")
+    ESCALATED = "escalated", _("Escalated")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+class TicketChannel(models.TextChoices):
+    WEB = "web", _("Web form")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone")
+    CHAT = "chat", _("Chat")
+    API = "api", _("API")
+
+
+class TicketCategory(models.TextChoices):
+    TECHNICAL = "technical", _("Technical")
+    BILLING = "billing", _("Billing")
+    SALES = "sales", _("Sales")
+    OTHER = "other", _("Other")
+
+
+class TicketPriority(models.IntegerChoices):
+    LOW = 1, _("Low")
+    NORMAL = 2, _("Normal")
+    HIGH = 3, _("High")
+    URGENT = 4, _("Urgent")
+
+
+class TicketQueue(models.TextChoices):
+    FIRST_LINE = "first-line", _("First line")
+    SECOND_LINE = "second-line", _("Second line")
+    BILLING = "billing", _("Billing")
+    SALES = "sales", _("Sales")
+
+
+class TicketSource(models.TextChoices):
+    GIVEN = "given", _("given")
+    SUBSCRIPTION = "subscription", _("from the subscription")
+    TEXT = "text", _("guessed from the text")
+    NONE = "", _("unknown")
+
+
+class Ticket(models.Model):
+    """A customer's case. ``service``, ``area`` and ``equipment`` hold the *effective* values the
+    ticket is matched on: given by the customer or agent, else taken from the subscription, else
+    (service only) guessed from the text; ``service_source`` records which."""
+
+    Status = TicketStatus
+    Channel = TicketChannel
+    Category = TicketCategory
+    Priority = TicketPriority
+    Queue = TicketQueue
+    Source = TicketSource
+
+    OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.ESCALATED)
+    # Where each category lands when it is opened (story 4: routed by category, never dropped).
+    QUEUE_FOR_CATEGORY = {
+        Category.TECHNICAL: Queue.FIRST_LINE,
+        Category.BILLING: Queue.BILLING,
+        Category.SALES: Queue.SALES,
+        Category.OTHER: Queue.FIRST_LINE,
+    }
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    category = models.CharField(
+        _("category"), max_length=10, choices=Category.choices, default=Category.TECHNICAL
+    )
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    service_source = models.CharField(max_length=12, choices=Source.choices, blank=True, default="")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    equipment = models.ForeignKey(
+        EquipmentModel, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"), max_length=20000)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    queue = models.CharField(_("queue"), max_length=12, choices=Queue.choices, default=Queue.FIRST_LINE)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    created_at = models.DateTimeField(_("opened"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    sla_due_at = models.DateTimeField(_("SLA due"), null=True, blank=True)
+    sla_breached = models.BooleanField(_("SLA breached"), default=False)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in TicketStatus]), name="ticket_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(category__in=[c.value for c in TicketCategory]),
+                name="ticket_category_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(channel__in=[c.value for c in TicketChannel]), name="ticket_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(queue__in=[q.value for q in TicketQueue]), name="ticket_queue_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(priority__gte=1, priority__lte=4), name="ticket_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["resolved", "closed"]) | models.Q(resolved_at__isnull=False),
+                name="ticket_resolved_has_time",
+            ),
+        ]
+        indexes = [
+            # The queue page: open tickets of one queue, newest first (partial: closed ones are most rows).
+            models.Index(
+                fields=["queue", "-created_at"],
+                condition=models.Q(status__in=["new", "open", "pending-customer", "escalated"]),
+                name="ticket_open_queue_idx",
+            ),
+            # Matching an incident: open tickets of a service since a time.
+            models.Index(
+                fields=["service", "created_at"],
+                condition=models.Q(status__in=["new", "open", "pending-customer", "escalated"]),
+                name="ticket_open_service_idx",
+            ),
+            models.Index(
+                fields=["area", "created_at"],
+                condition=models.Q(status__in=["new", "open", "pending-customer", "escalated"]),
+                name="ticket_open_area_idx",
+            ),
+            models.Index(
+                fields=["equipment"],
+                condition=models.Q(status__in=["new", "open", "pending-customer", "escalated"]),
+                name="ticket_open_equipment_idx",
+            ),
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def reference(self) -> str:
+        """``SD-<id>``: unique because the id is; nothing extra to store or keep in sync."""
+        return f"{REFERENCE_PREFIX}{self.pk}"
+
+    @staticmethod
+    def pk_from_reference(reference: str) -> int | None:
+        ref = (reference or "").strip().upper()
+        if ref.startswith(REFERENCE_PREFIX) and ref[len(REFERENCE_PREFIX) :].isdigit():
+            return int(ref[len(REFERENCE_PREFIX) :])
+        return None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class TicketEventKind(models.TextChoices):
+    OPENED = "opened", _("Opened")
+    REPLY = "reply", _("Reply")
+    CUSTOMER_MESSAGE = "customer-message", _("Customer message")
+    NOTE = "note", _("Internal note")
+    STATUS = "status", _("Status change")
+    ASSIGNED = "assigned", _("Assigned")
+    ESCALATED = "escalated", _("Escalated")
+    INCIDENT_LINKED = "incident-linked", _("Linked to incident")
+    INCIDENT_DETACHED = "incident-detached", _("Detached from incident")
+    NOTIFICATION = "notification", _("Notification sent")
+
+
+class TicketEvent(models.Model):
+    """One entry in a ticket's timeline. Public entries are shown to the customer."""
+
+    Kind = TicketEventKind
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    public = models.BooleanField(_("visible to the customer"), default=False)
+    body = models.TextField(_("text"), blank=True, max_length=20000)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        indexes = [models.Index(fields=["ticket", "created_at"], name="ticketevent_timeline_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[k.value for k in TicketEventKind]), name="ticketevent_kind_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.ticket_id}"

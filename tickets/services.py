@@ -1,0 +1,255 @@
+"""State changes of tickets. Every view, API class, task and command goes through these.
+
+Each service runs in one transaction, writes the ticket's timeline entry with the change, and
+announces matching-relevant changes through ``tickets.signals.ticket_changed`` (inside the
+transaction, so an incident link commits with the ticket).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Area, Customer, EquipmentModel, Service, Subscription
+from supportdesk.api import DomainError
+from tickets import lexicon, sla
+from tickets.models import Ticket, TicketEvent
+from tickets.signals import ticket_changed
+
+
+def _effective_scope(
+    *,
+    subscription: Subscription | None,
+    service: Service | None,
+    area: Area | None,
+    equipment: EquipmentModel | None,
+    subject: str,
+    description: str,
+) -> dict:
+    """Fill what the ticket does not say from its subscription, and the service from its words."""
+    source = Ticket.Source.GIVEN if service else Ticket.Source.NONE
+    if subscription is not None:
+        if service is None:
+            service, source = subscription.service, Ticket.Source.SUBSCRIPTION
+        area = area or subscription.area
+        equipment = equipment or subscription.equipment
+    if service is None:
+        code = lexicon.guess_service_code(subject, description)
+        service = Service.objects.filter(code=code).first() if code else None
+        if service is not None:
+            source = Ticket.Source.TEXT
+    return {"service": service, "service_source": source, "area": area, "equipment": equipment}
+
+
+@transaction.atomic
+def ticket_open(
+    *,
+    customer: Customer,
+    subject: str,
+    description: str,
+    channel: str,
+    actor=None,
+    category: str = Ticket.Category.TECHNICAL,
+    subscription: Subscription | None = None,
+    service: Service | None = None,
+    area: Area | None = None,
+    equipment: EquipmentModel | None = None,
+    priority: int = Ticket.Priority.NORMAL,
+) -> Ticket:
+    """Open a ticket, routed to its category's queue, with its SLA and an "opened" timeline entry.
+
+    Matching against active incidents happens in the same transaction (``ticket_changed``), so the
+    ticket returned is already linked to every incident that explains it.
+    """
+    if subscription is not None and subscription.customer_id != customer.pk:
+        raise DomainError(_("That subscription belongs to another customer."), field="subscription")
+    if subscription is None and service is None:
+        # One subscription is unambiguous; with several, the service (given or guessed) picks one.
+        subs = list(
+            customer.subscriptions.filter(active=True).select_related("service", "area", "equipment")[:10]
+        )
+        if len(subs) == 1:
+            subscription = subs[0]
+    now = timezone.now()
+    scope = _effective_scope(
+        subscription=subscription,
+        service=service,
+        area=area,
+        equipment=equipment,
+        subject=subject,
+        description=description,
+    )
+    if subscription is None and scope["service"] is not None:
+        subscription = (
+            customer.subscriptions.filter(active=True, service=scope["service"])
+            .select_related("area", "equipment")
+            .first()
+        )
+        if subscription is not None:
+            scope["area"] = scope["area"] or subscription.area
+            scope["equipment"] = scope["equipment"] or subscription.equipment
+    ticket = Ticket.objects.create(
+        customer=customer,
+        subscription=subscription,
+        channel=channel,
+        category=category,
+        subject=subject,
+        description=description,
+        priority=priority,
+        queue=Ticket.QUEUE_FOR_CATEGORY[category],
+        created_at=now,
+        updated_at=now,
+        sla_due_at=sla.sla_due(
+            opened_at=now, priority=priority, plan=subscription.plan if subscription else None
+        ),
+        **scope,
+    )
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=TicketEvent.Kind.OPENED,
+        actor=actor,
+        public=True,
+        created_at=now,
+        body=description,
+        data={"channel": channel, "service_source": scope["service_source"]},
+    )
+    ticket_changed.send(sender=Ticket, ticket=ticket, created=True, actor=actor)
+    return ticket
+
+
+@transaction.atomic
+def ticket_comment(*, ticket: Ticket, actor, body: str, public: bool) -> TicketEvent:
+    """Add a reply (public) or an internal note. A staff reply to a new ticket opens it; a customer's
+    message to a ticket waiting for them puts it back in the queue."""
+    body = body.strip()
+    if not body:
+        raise DomainError(_("Write something first."), field="body")
+    from supportdesk.roles import is_staff_member
+
+    by_staff = is_staff_member(actor)
+    if by_staff:
+        kind = TicketEvent.Kind.REPLY if public else TicketEvent.Kind.NOTE
+    else:
+        kind, public = TicketEvent.Kind.CUSTOMER_MESSAGE, True
+    now = timezone.now()
+    event = TicketEvent.objects.create(
+        ticket=ticket, kind=kind, actor=actor, public=public, body=body, created_at=now
+    )
+    new_status = None
+    if by_staff and public and ticket.status == Ticket.Status.NEW:
+        new_status = Ticket.Status.OPEN
+    elif not by_staff and ticket.status in (Ticket.Status.PENDING_CUSTOMER, Ticket.Status.RESOLVED):
+        new_status = Ticket.Status.OPEN
+    if new_status:
+        _set_status(ticket, new_status, actor, now)
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    ticket.updated_at = now
+    return event
+
+
+def _set_status(ticket: Ticket, status: str, actor, now) -> None:
+    old = ticket.status
+    ticket.status = status
+    ticket.resolved_at = now if status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED) else None
+    ticket.updated_at = now
+    ticket.save(update_fields=["status", "resolved_at", "updated_at"])
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=TicketEvent.Kind.STATUS,
+        actor=actor,
+        public=True,
+        created_at=now,
+        data={"from": old, "to": status},
+    )
+
+
+@transaction.atomic
+def ticket_set_status(*, ticket: Ticket, status: str, actor) -> Ticket:
+    """Move a ticket to ``status``; re-opening or resolving it re-runs incident matching."""
+    if status not in Ticket.Status.values:
+        raise DomainError(_("Unknown status."), field="status")
+    if status == ticket.status:
+        return ticket
+    _set_status(ticket, status, actor, timezone.now())
+    ticket_changed.send(sender=Ticket, ticket=ticket, created=False, actor=actor)
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(*, ticket: Ticket, assignee, actor) -> Ticket:
+    """Give the ticket to ``assignee`` (None: back to the queue)."""
+    now = timezone.now()
+    ticket.assignee = assignee
+    ticket.updated_at = now
+    if assignee is not None and ticket.status == Ticket.Status.NEW:
+        ticket.status = Ticket.Status.OPEN
+    ticket.save(update_fields=["assignee", "status", "updated_at"])
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=TicketEvent.Kind.ASSIGNED,
+        actor=actor,
+        created_at=now,
+        data={"assignee": assignee.get_username() if assignee else None},
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_escalate(*, ticket: Ticket, actor, summary: str, tried: str, customer_impact: str = "") -> Ticket:
+    """Hand the ticket to second line with a structured hand-over (what is wrong, what was tried)."""
+    if not ticket.is_open:
+        raise DomainError(_("Only open tickets can be escalated."), field="status")
+    if not summary.strip() or not tried.strip():
+        raise DomainError(
+            _("Say what is wrong and what was already tried."),
+            field="tried" if summary.strip() else "summary",
+        )
+    now = timezone.now()
+    ticket.queue = Ticket.Queue.SECOND_LINE
+    ticket.status = Ticket.Status.ESCALATED
+    ticket.assignee = None
+    ticket.updated_at = now
+    ticket.save(update_fields=["queue", "status", "assignee", "updated_at"])
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=TicketEvent.Kind.ESCALATED,
+        actor=actor,
+        created_at=now,
+        body=summary.strip(),
+        data={"tried": tried.strip(), "customer_impact": customer_impact.strip()},
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_change_scope(
+    *,
+    ticket: Ticket,
+    actor,
+    service: Service | None = None,
+    area: Area | None = None,
+    equipment: EquipmentModel | None = None,
+) -> Ticket:
+    """Correct what the ticket is about; incident matching runs again in the same transaction."""
+    fields = []
+    for name, value in (("service", service), ("area", area), ("equipment", equipment)):
+        if value is not None and getattr(ticket, f"{name}_id") != value.pk:
+            setattr(ticket, name, value)
+            fields.append(name)
+    if not fields:
+        return ticket
+    if "service" in fields:
+        ticket.service_source = Ticket.Source.GIVEN
+        fields.append("service_source")
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=[*fields, "updated_at"])
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=TicketEvent.Kind.NOTE,
+        actor=actor,
+        created_at=ticket.updated_at,
+        body=_("Changed %(fields)s.") % {"fields": ", ".join(fields)},
+    )
+    ticket_changed.send(sender=Ticket, ticket=ticket, created=False, actor=actor)
+    return ticket
