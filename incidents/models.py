@@ -5,19 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Area, EquipmentModel, Service
+from supportdesk.i18n import text_in
 from tickets.models import Ticket
-
-
-def text_in(texts: dict, language: str | None = None) -> str:
-    """Pick the text for ``language`` from a ``{lang: text}`` dict, falling back to English, then any."""
-    if not texts:
-        return ""
-    language = (language or get_language() or "en")[:2]
-    return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
 
 
 class IncidentQuerySet(models.QuerySet):
