@@ -2,4 +2,10 @@
 
 from __future__ import annotations
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from notifications.consumers import AlertConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/alerts/", AlertConsumer.as_asgi()),
+]

@@ -253,3 +253,15 @@ def ticket_change_scope(
     )
     ticket_changed.send(sender=Ticket, ticket=ticket, created=False, actor=actor)
     return ticket
+
+
+def tickets_flag_sla_breaches() -> int:
+    """Flag every open ticket whose SLA fell due, in one UPDATE; returns how many were newly flagged.
+
+    SLA timers live in the database and are checked periodically, never as long Celery countdowns
+    (Redis redelivers countdowns longer than its visibility timeout)."""
+    return (
+        Ticket.objects.open()
+        .filter(sla_breached=False, sla_due_at__lt=timezone.now())
+        .update(sla_breached=True, updated_at=timezone.now())
+    )

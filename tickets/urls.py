@@ -1,4 +1,22 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from tickets import views
+
 app_name = "tickets"
-urlpatterns: list = []
+urlpatterns = [
+    path("desk/queue/", views.queue, name="queue"),
+    path("desk/escalations/", views.escalations, name="escalations"),
+    path("desk/lookup/", views.lookup, name="lookup"),
+    path("desk/customers/<str:number>/tickets/", views.staff_open_ticket, name="staff_open"),
+    path("desk/tickets/<str:reference>/", views.ticket_detail, name="detail"),
+    path("desk/tickets/<str:reference>/comment/", views.ticket_comment, name="comment"),
+    path("desk/tickets/<str:reference>/status/", views.ticket_set_status, name="set_status"),
+    path("desk/tickets/<str:reference>/claim/", views.ticket_claim, name="claim"),
+    path("desk/tickets/<str:reference>/escalate/", views.ticket_escalate, name="escalate"),
+    path("my/tickets/", views.my_tickets, name="my_tickets"),
+    path("my/tickets/new/", views.new_ticket, name="new_ticket"),
+    path("my/tickets/<str:reference>/", views.my_ticket, name="my_ticket"),
+    path("my/tickets/<str:reference>/reply/", views.my_ticket_reply, name="my_ticket_reply"),
+]

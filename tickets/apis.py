@@ -1,0 +1,243 @@
+"""Tickets API (v1): one class per operation; services do the work, supportdesk.api maps errors."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customers.models import Area, Customer, EquipmentModel, Service, Subscription
+from supportdesk.api import DomainError
+from supportdesk.roles import (
+    ADMIN,
+    AGENT,
+    CUSTOMER,
+    OPS,
+    STAFF_ROLES,
+    TECH,
+    HasRole,
+    has_role,
+    is_staff_member,
+)
+from tickets import selectors, services
+from tickets.models import Ticket
+
+STAFF = (AGENT, TECH, OPS, ADMIN)
+
+
+def _attached_links():
+    link_model = Ticket._meta.get_field("incident_links").related_model
+    return Prefetch(
+        "incident_links",
+        queryset=link_model.objects.filter(detached_at__isnull=True).select_related("incident"),
+        to_attr="attached_links",
+    )
+
+
+class LinkedIncidentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="incident.id")
+    title = serializers.CharField(source="incident.title")
+    kind = serializers.CharField(source="incident.kind")
+    status = serializers.CharField(source="incident.status")
+    score = serializers.FloatField()
+    reasons = serializers.JSONField()
+    origin = serializers.CharField()
+
+
+class TicketOutSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(read_only=True)
+    customer = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    service = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    area = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    equipment = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    incidents = LinkedIncidentSerializer(source="attached_links", many=True, read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "reference",
+            "customer",
+            "subscription",
+            "channel",
+            "category",
+            "service",
+            "service_source",
+            "area",
+            "equipment",
+            "subject",
+            "description",
+            "status",
+            "priority",
+            "queue",
+            "assignee",
+            "created_at",
+            "updated_at",
+            "sla_due_at",
+            "resolved_at",
+            "incidents",
+        ]
+
+
+def ticket_out(ticket: Ticket) -> dict:
+    ticket = (
+        Ticket.objects.prefetch_related(_attached_links())
+        .select_related("customer", "service", "area", "equipment", "assignee")
+        .get(pk=ticket.pk)
+    )
+    return TicketOutSerializer(ticket).data
+
+
+class TicketOpenInSerializer(serializers.Serializer):
+    customer = serializers.SlugRelatedField(
+        slug_field="number", queryset=Customer.objects.all(), required=False
+    )
+    subject = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=20000)
+    category = serializers.ChoiceField(choices=Ticket.Category.choices, default=Ticket.Category.TECHNICAL)
+    channel = serializers.ChoiceField(choices=Ticket.Channel.choices, default=Ticket.Channel.API)
+    priority = serializers.ChoiceField(choices=Ticket.Priority.choices, default=Ticket.Priority.NORMAL)
+    service = serializers.SlugRelatedField(slug_field="code", queryset=Service.objects.all(), required=False)
+    area = serializers.SlugRelatedField(slug_field="code", queryset=Area.objects.all(), required=False)
+    equipment = serializers.SlugRelatedField(
+        slug_field="code", queryset=EquipmentModel.objects.all(), required=False
+    )
+    subscription = serializers.PrimaryKeyRelatedField(queryset=Subscription.objects.all(), required=False)
+
+
+class TicketListOpenApi(ListAPIView):
+    """GET: staff list tickets (``?status=&queue=&incident=``), customers their own.
+    POST: open a ticket; matching runs inline and the response lists the incidents it was linked to."""
+
+    permission_classes = [HasRole.of(*STAFF, CUSTOMER)]
+    serializer_class = TicketOutSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str),
+            OpenApiParameter("queue", str),
+            OpenApiParameter("incident", int),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        qs = Ticket.objects.select_related(
+            "customer", "service", "area", "equipment", "assignee"
+        ).prefetch_related(_attached_links())
+        if not is_staff_member(self.request.user):
+            qs = qs.filter(customer__user=self.request.user)
+        params = self.request.query_params
+        if params.get("status"):
+            qs = qs.filter(status__in=params["status"].split(","))
+        if params.get("queue"):
+            qs = qs.filter(queue=params["queue"])
+        if params.get("incident"):
+            if not params["incident"].isdigit():
+                raise DomainError("incident must be an incident id.", field="incident")
+            qs = qs.filter(
+                incident_links__incident_id=int(params["incident"]), incident_links__detached_at__isnull=True
+            )
+        return qs.order_by("-pk")
+
+    @extend_schema(request=TicketOpenInSerializer, responses={201: TicketOutSerializer})
+    def post(self, request, *args, **kwargs):
+        data = TicketOpenInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        customer = fields.pop("customer", None)
+        if not is_staff_member(request.user):
+            own = Customer.objects.filter(user=request.user).first()
+            if own is None or (customer is not None and customer != own):
+                raise DomainError("You can only open tickets for yourself.", field="customer")
+            customer = own
+        if customer is None:
+            raise DomainError("This field is required.", field="customer")
+        ticket = services.ticket_open(customer=customer, actor=request.user, **fields)
+        return Response(ticket_out(ticket), status=status.HTTP_201_CREATED)
+
+
+class TicketPatchInSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
+    assignee = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=Ticket._meta.get_field("assignee").related_model.objects.all(),
+        required=False,
+        allow_null=True,
+    )
+    service = serializers.SlugRelatedField(slug_field="code", queryset=Service.objects.all(), required=False)
+    area = serializers.SlugRelatedField(slug_field="code", queryset=Area.objects.all(), required=False)
+    equipment = serializers.SlugRelatedField(
+        slug_field="code", queryset=EquipmentModel.objects.all(), required=False
+    )
+
+
+class TicketDetailApi(APIView):
+    """GET: the ticket (customers: their own only; others' are 404). PATCH (staff): status,
+    assignee, service/area/equipment — each through its own service."""
+
+    permission_classes = [HasRole.of(*STAFF, CUSTOMER)]
+
+    @extend_schema(responses=TicketOutSerializer)
+    def get(self, request, reference: str):
+        return Response(ticket_out(selectors.get_ticket_for(request.user, reference)))
+
+    @extend_schema(request=TicketPatchInSerializer, responses=TicketOutSerializer)
+    def patch(self, request, reference: str):
+        if not has_role(request.user, *STAFF_ROLES):
+            raise DomainError("Only staff can change a ticket.", status_code=status.HTTP_403_FORBIDDEN)
+        ticket = selectors.get_ticket_for(request.user, reference)
+        data = TicketPatchInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = data.validated_data
+        if "status" in changes:
+            services.ticket_set_status(ticket=ticket, status=changes["status"], actor=request.user)
+        if "assignee" in changes:
+            services.ticket_assign(ticket=ticket, assignee=changes["assignee"], actor=request.user)
+        scope = {k: changes[k] for k in ("service", "area", "equipment") if k in changes}
+        if scope:
+            services.ticket_change_scope(ticket=ticket, actor=request.user, **scope)
+        return Response(ticket_out(ticket))
+
+
+class CommentInSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=20000)
+    public = serializers.BooleanField(default=False)
+
+
+class TicketCommentApi(APIView):
+    """Staff reply (public) or note; a customer's comment on their own ticket is always public."""
+
+    permission_classes = [HasRole.of(*STAFF, CUSTOMER)]
+
+    @extend_schema(request=CommentInSerializer, responses={201: TicketOutSerializer})
+    def post(self, request, reference: str):
+        ticket = selectors.get_ticket_for(request.user, reference)
+        data = CommentInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.ticket_comment(ticket=ticket, actor=request.user, **data.validated_data)
+        return Response(ticket_out(ticket), status=status.HTTP_201_CREATED)
+
+
+class EscalateInSerializer(serializers.Serializer):
+    summary = serializers.CharField(max_length=500)
+    tried = serializers.CharField(max_length=5000)
+    customer_impact = serializers.CharField(max_length=500, required=False, default="")
+
+
+class TicketEscalateApi(APIView):
+    """Staff: hand the ticket to second line with a structured hand-over."""
+
+    permission_classes = [HasRole.of(*STAFF)]
+
+    @extend_schema(request=EscalateInSerializer, responses=TicketOutSerializer)
+    def post(self, request, reference: str):
+        ticket = selectors.get_ticket_for(request.user, reference)
+        data = EscalateInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.ticket_escalate(ticket=ticket, actor=request.user, **data.validated_data)
+        return Response(ticket_out(ticket))

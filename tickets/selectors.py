@@ -1,0 +1,138 @@
+"""Named reads of tickets: who may see which, queues, waiting times."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from customers.models import Customer
+from supportdesk.roles import CUSTOMER, has_role, is_staff_member
+from tickets.models import Ticket
+
+QUEUE_PAGE_SIZE = 50
+
+
+def get_ticket_for(user, reference: str) -> Ticket:
+    """The ticket ``reference`` if ``user`` may see it, else 404 — never 403, so a customer cannot
+    learn that someone else's ticket exists. Staff see every ticket; customers only their own."""
+    qs = Ticket.objects.by_reference(reference).select_related(
+        "customer", "subscription", "service", "area", "equipment", "assignee"
+    )
+    if is_staff_member(user):
+        ticket = qs.first()
+    elif has_role(user, CUSTOMER):
+        ticket = qs.filter(customer__user=user).first()
+    else:
+        ticket = None
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+def customer_for(user) -> Customer:
+    customer = Customer.objects.filter(user=user).first()
+    if customer is None:
+        raise Http404
+    return customer
+
+
+def _with_active_incident_flag(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    # The link model belongs to the incidents app; reach it through the reverse relation so this
+    # app does not import a higher one.
+    link_model = Ticket._meta.get_field("incident_links").related_model
+    return qs.annotate(
+        has_incident=Exists(
+            link_model.objects.filter(ticket=OuterRef("pk"), detached_at__isnull=True).exclude(
+                incident__status="resolved"
+            )
+        )
+    )
+
+
+def queue_page(*, queue: str, assignee=None, before_id: int | None = None) -> tuple[list[Ticket], int | None]:
+    """One page of a queue's open tickets, newest first, in a constant number of queries.
+
+    Keyset pagination on the primary key (``before_id``): no OFFSET scan and no COUNT(*) over a
+    million rows. Returns the tickets and the id to continue from (None on the last page)."""
+    qs = Ticket.objects.open().select_related("customer", "service", "area", "assignee")
+    qs = qs.filter(assignee=assignee) if assignee is not None else qs.filter(queue=queue)
+    if before_id:
+        qs = qs.filter(pk__lt=before_id)
+    tickets = list(_with_active_incident_flag(qs).order_by("-pk")[: QUEUE_PAGE_SIZE + 1])
+    more = len(tickets) > QUEUE_PAGE_SIZE
+    tickets = tickets[:QUEUE_PAGE_SIZE]
+    return tickets, (tickets[-1].pk if more else None)
+
+
+def customer_tickets(customer: Customer) -> QuerySet[Ticket]:
+    return customer.tickets.select_related("service").order_by("-created_at")
+
+
+def second_line_wait() -> dict:
+    """What first line may promise: how many wait for second line and how long it took lately."""
+    open_count = Ticket.objects.open().filter(queue=Ticket.Queue.SECOND_LINE).count()
+    since = timezone.now() - timedelta(days=14)
+    durations = list(
+        Ticket.objects.filter(queue=Ticket.Queue.SECOND_LINE, resolved_at__gte=since)
+        .annotate(took=ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField()))
+        .order_by("took")
+        .values_list("took", flat=True)[:1000]
+    )
+    median = durations[len(durations) // 2] if durations else None
+    median_hours = round(median.total_seconds() / 3600, 1) if median is not None else None
+    return {"open": open_count, "median_hours": median_hours, "sample": len(durations)}
+
+
+def find_customers(q: str) -> list[Customer]:
+    """Customers by phone (any format), customer number or e-mail; at most 20."""
+    q = q.strip()
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if "@" in q:
+        qs = Customer.objects.filter(email__iexact=q)
+    elif q.startswith("+") or (digits and len(digits) >= 8 and digits.startswith("0")):
+        qs = Customer.objects.filter(phones__number__in=_phone_variants(q))
+    elif digits and digits == q:
+        qs = Customer.objects.filter(number=q)
+    else:
+        qs = Customer.objects.filter(name__icontains=q)
+    return list(qs.distinct().order_by("number")[:20])
+
+
+def _phone_variants(raw: str) -> list[str]:
+    """E.164 forms a caller's number may be stored as: +46701234567 from 070-123 45 67 too."""
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if raw.strip().startswith("+"):
+        return [f"+{digits}"]
+    if digits.startswith("00"):
+        return [f"+{digits[2:]}"]
+    national = digits.lstrip("0")
+    return [f"+46{national}", f"+358{national}"]  # Sweden and Finland, the markets we serve
+
+
+def escalation_clusters(limit: int = 8) -> list[dict]:
+    """Open second-line tickets grouped by service and area: a cluster may be an undeclared incident."""
+    return list(
+        Ticket.objects.open()
+        .filter(queue=Ticket.Queue.SECOND_LINE, service__isnull=False, area__isnull=False)
+        .values("service__code", "service__name", "area__code", "area__name")
+        .annotate(count=Count("id"))
+        .filter(count__gte=2)
+        .order_by("-count")[:limit]
+    )
+
+
+def public_incidents_of(ticket: Ticket) -> list:
+    """The incidents attached to a ticket, with their public updates, for the customer's view."""
+    link_model = Ticket._meta.get_field("incident_links").related_model
+    incident_model = link_model._meta.get_field("incident").related_model
+    update_model = incident_model._meta.get_field("updates").related_model
+    return list(
+        incident_model.objects.filter(links__ticket=ticket, links__detached_at__isnull=True)
+        .prefetch_related(
+            Prefetch("updates", queryset=update_model.objects.filter(public=True).order_by("-created_at"))
+        )
+        .order_by("-started_at")
+    )
