@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -5,3 +7,13 @@ from django.utils.translation import gettext_lazy as _
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Alerts and notifications")
+
+    def ready(self) -> None:
+        from incidents import signals
+        from notifications import receivers
+
+        # dispatch_uid: connecting twice (e.g. a re-imported module) must not alert twice.
+        signals.incident_declared.connect(receivers.on_incident_declared, dispatch_uid="alerts.declared")
+        signals.incident_updated.connect(receivers.on_incident_updated, dispatch_uid="alerts.updated")
+        signals.incident_resolved.connect(receivers.on_incident_resolved, dispatch_uid="alerts.resolved")
+        signals.incident_linked.connect(receivers.on_incident_linked, dispatch_uid="alerts.linked")

@@ -1,0 +1,197 @@
+"""Alerts to agents: rows first (in the caller's transaction), pushes second (after commit).
+
+Every state change about alerts goes through a function here; receivers, tasks, views and the
+websocket consumer all call them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from incidents.models import Incident
+from notifications.models import Alert, AlertReceipt
+from tickets.models import REFERENCE_PREFIX, Ticket
+
+log = logging.getLogger(__name__)
+
+# The websocket groups. Who may join which is decided in notifications.consumers.
+STAFF_GROUP = "alerts.staff"
+
+# The sweep leaves alerts younger than this to their own on-commit push (avoids double sends).
+SWEEP_MIN_AGE = timedelta(seconds=5)
+SWEEP_BATCH = 500
+
+RECEIPT_STATES = ("delivered", "seen", "acknowledged")
+
+
+def user_group(user_id: int) -> str:
+    return f"alerts.user.{user_id}"
+
+
+def audience_of(alert: Alert) -> str:
+    """Incident alerts go to every staff member, ticket alerts to their one recipient."""
+    return user_group(alert.recipient_id) if alert.recipient_id else STAFF_GROUP
+
+
+# --- payloads ------------------------------------------------------------------------------------
+
+
+def incident_payload(incident: Incident) -> dict:
+    """What a browser needs to show an incident alert without asking again (all three languages)."""
+    return {
+        "id": incident.pk,
+        "title": incident.title,
+        "kind": incident.kind,
+        "severity": int(incident.severity),
+        "status": incident.status,
+        "eta": incident.eta.isoformat() if incident.eta else None,
+        "agent_script": dict(incident.agent_script or {}),
+        "public_message": dict(incident.public_message or {}),
+    }
+
+
+def alert_message(alert: Alert) -> dict:
+    """The ``alert`` object sent to browsers, live and on catch-up alike."""
+    return {
+        "id": alert.pk,
+        "kind": alert.kind,
+        "created_at": alert.created_at.isoformat(),
+        **alert.payload,
+    }
+
+
+# --- creating alerts (inside the caller's transaction) ------------------------------------------
+
+
+def alert_for_incident(*, incident: Incident, kind: str, update=None) -> Alert:
+    """Record an alert for every staff member about ``incident`` and push it once committed.
+
+    Must run inside the transaction that changed the incident: the row commits or rolls back with it.
+    """
+    payload = {"incident": incident_payload(incident)}
+    if update is not None:
+        payload["update"] = {"message": dict(update.message or {}), "public": bool(update.public)}
+    alert = Alert.objects.create(kind=kind, incident=incident, payload=payload)
+    publish_on_commit([alert.pk])
+    return alert
+
+
+def alerts_for_matched_tickets(*, incident: Incident, ticket_ids: Iterable[int]) -> list[Alert]:
+    """One ``ticket-matched`` alert per linked ticket that has an assignee, addressed to the assignee.
+
+    Set-based: one query for the assignees, one bulk insert, one on-commit push for the batch.
+    """
+    rows = list(
+        Ticket.objects.filter(pk__in=list(ticket_ids), assignee__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "assignee_id")
+    )
+    if not rows:
+        return []
+    base = {"incident": incident_payload(incident)}
+    now = timezone.now()
+    alerts = Alert.objects.bulk_create(
+        [
+            Alert(
+                kind=Alert.Kind.TICKET_MATCHED,
+                incident=incident,
+                ticket_id=ticket_id,
+                recipient_id=assignee_id,
+                created_at=now,
+                payload={**base, "ticket": {"id": ticket_id, "reference": f"{REFERENCE_PREFIX}{ticket_id}"}},
+            )
+            for ticket_id, assignee_id in rows
+        ]
+    )
+    publish_on_commit([a.pk for a in alerts])
+    return alerts
+
+
+# --- pushing -------------------------------------------------------------------------------------
+
+
+def publish_on_commit(alert_ids: list[int]) -> None:
+    """After the current transaction commits, enqueue one fan-out task per alert.
+
+    Never raises: if the broker is unreachable the alerts stay unpushed and the periodic sweep
+    (``sweep_pending_alerts``) enqueues them again. The request that declared the incident succeeds.
+    """
+
+    def enqueue() -> None:
+        from notifications.tasks import fan_out_alert
+
+        for alert_id in alert_ids:
+            try:
+                fan_out_alert.delay(alert_id)
+            except Exception:
+                # Broker down (or, in eager mode, the layer down): the sweep will retry.
+                log.warning(
+                    "could not enqueue fan-out of alert %s; left for the sweep", alert_id, exc_info=True
+                )
+                return
+
+    transaction.on_commit(enqueue)
+
+
+def publish(group: str, event: dict) -> None:
+    """Hand one event to the Channels layer for ``group``. At-most-once: a hint, the rows are the truth."""
+    async_to_sync(get_channel_layer().group_send)(group, {"type": "alert.push", **event})
+
+
+def alert_push(alert_id: int) -> bool:
+    """Send the alert to its audience, then mark it pushed. Returns whether it sent.
+
+    At-least-once: send first, mark second, so a crash between the two re-sends (browsers dedupe by
+    id) rather than losing it. Already-pushed and deleted alerts are a no-op, so duplicates are harmless.
+    """
+    alert = Alert.objects.filter(pk=alert_id, pushed_at__isnull=True).first()
+    if alert is None:
+        return False
+    publish(audience_of(alert), {"alert": alert_message(alert)})
+    Alert.objects.filter(pk=alert_id, pushed_at__isnull=True).update(pushed_at=timezone.now())
+    return True
+
+
+def pending_alert_ids(*, now=None, limit: int = SWEEP_BATCH) -> list[int]:
+    """Unpushed alerts old enough that their own on-commit push has evidently failed."""
+    now = now or timezone.now()
+    return list(
+        Alert.objects.filter(pushed_at__isnull=True, created_at__lte=now - SWEEP_MIN_AGE)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+# --- what a user may see, and what their browser did with it -------------------------------------
+
+
+def visible_alerts(user) -> Q:
+    return Q(recipient__isnull=True) | Q(recipient_id=user.pk)
+
+
+def receipt_record(*, alert_id: int, user, state: str) -> bool:
+    """Upsert ``user``'s receipt for an alert they may see. Later states imply earlier ones; the first
+    time of each state is kept. Returns False if the alert does not exist or is not theirs."""
+    if state not in RECEIPT_STATES:
+        raise ValueError(f"unknown receipt state {state!r}")
+    if not Alert.objects.filter(visible_alerts(user), pk=alert_id).exists():
+        return False
+    now = timezone.now()
+    # Insert-if-missing, then a single conditional UPDATE: safe when two tabs report at once.
+    AlertReceipt.objects.bulk_create([AlertReceipt(alert_id=alert_id, user=user)], ignore_conflicts=True)
+    fields = {"delivered_at": Coalesce("delivered_at", now)}
+    if state in ("seen", "acknowledged"):
+        fields["seen_at"] = Coalesce("seen_at", now)
+    if state == "acknowledged":
+        fields["acknowledged_at"] = Coalesce("acknowledged_at", now)
+    AlertReceipt.objects.filter(alert_id=alert_id, user=user).update(**fields)
+    return True
