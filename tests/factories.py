@@ -93,3 +93,18 @@ def backdate(ticket: Ticket, **delta) -> Ticket:
     Ticket.objects.filter(pk=ticket.pk).update(created_at=when)
     ticket.created_at = when
     return ticket
+
+
+def declare_incident(*, actor=None, **fields):
+    """Declare an incident through ``incidents.services.incident_declare``; returns its result
+    (``.incident``, ``.linked_count``, ``.affected_subscriptions``). Scope dimensions default to empty."""
+    from incidents.services import incident_declare
+
+    fields.setdefault("title", "Mail platform down")
+    fields.setdefault("kind", "outage")
+    fields.setdefault("severity", 2)
+    fields.setdefault("services", [])
+    fields.setdefault("areas", [])
+    fields.setdefault("equipment", [])
+    fields.setdefault("public_message", {"en": "We are working on it.", "sv": "Vi arbetar på det."})
+    return incident_declare(actor=actor, **fields)
