@@ -51,6 +51,7 @@ class EquipmentFactory(factory.django.DjangoModelFactory):
 class CustomerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Customer
+        skip_postgeneration_save = True
 
     number = factory.Sequence(lambda n: f"{100000 + n}")
     name = factory.Faker("name")
