@@ -82,3 +82,19 @@ class Inbox:
 @pytest.fixture
 def staff_inbox():
     return Inbox("alerts.staff")
+
+
+@pytest.fixture(autouse=True)
+def _role_groups(request):
+    """Transactional tests flush the tables, role groups (made by a data migration) included."""
+    if "transactional_db" not in request.fixturenames and not any(
+        m.kwargs.get("transaction") for m in request.node.iter_markers("django_db")
+    ):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.contrib.auth.models import Group
+
+    from supportdesk import roles
+
+    for name in roles.ALL_ROLES:
+        Group.objects.get_or_create(name=name)

@@ -1,0 +1,95 @@
+"""The agents' live alert socket at ``/ws/alerts/``.
+
+Protocol (JSON):
+  client → {"type": "hello", "last_id": N | null}: the server sends every alert the user may see with
+           id > N (oldest first, at most CATCH_UP_LIMIT), then {"type": "caught-up", "last_id": M}.
+           With ``last_id`` null (a fresh browser) nothing is replayed; M tells it where to start.
+  server → {"type": "alert", "alert": {...}}: live pushes and catch-up alike; the browser dedupes by id.
+  client → {"type": "receipt", "alert_id": N, "state": "delivered" | "seen"}: upserts the receipt.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import timezone
+
+from notifications import services
+from notifications.models import Alert
+from supportdesk.roles import is_staff_member
+
+# Refused: not logged in or not staff. A 4xxx code so the browser stops reconnecting.
+CLOSE_FORBIDDEN = 4403
+# A reconnecting browser catches up at most this many alerts, from at most this far back: older
+# news is on the banner and the incident pages already.
+CATCH_UP_LIMIT = 200
+CATCH_UP_WINDOW = timedelta(hours=12)
+CLIENT_RECEIPT_STATES = ("delivered", "seen")
+
+
+@database_sync_to_async
+def _staff_user_id(user) -> int | None:
+    # Resolves the lazy session user and reads the roles in one sync hop.
+    if not getattr(user, "is_authenticated", False) or not is_staff_member(user):
+        return None
+    return user.pk
+
+
+@database_sync_to_async
+def _catch_up(user, last_id: int | None) -> tuple[list[dict], int]:
+    visible = Alert.objects.filter(services.visible_alerts(user))
+    newest = visible.order_by("-id").values_list("id", flat=True).first() or 0
+    if last_id is None:
+        return [], newest
+    recent = visible.filter(id__gt=last_id, created_at__gte=timezone.now() - CATCH_UP_WINDOW)
+    # The newest CATCH_UP_LIMIT, then oldest first so toasts appear in the order things happened.
+    alerts = list(recent.order_by("-id")[:CATCH_UP_LIMIT])[::-1]
+    return [services.alert_message(a) for a in alerts], max(newest, last_id)
+
+
+@database_sync_to_async
+def _receipt(user, alert_id: int, state: str) -> bool:
+    return services.receipt_record(alert_id=alert_id, user=user, state=state)
+
+
+class AlertConsumer(AsyncJsonWebsocketConsumer):
+    groups: list[str] = []
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        user_id = await _staff_user_id(user)
+        if user_id is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.user = user
+        self.joined = [services.STAFF_GROUP, services.user_group(user_id)]
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        if kind == "hello":
+            last_id = content.get("last_id")
+            if last_id is not None and (not isinstance(last_id, int) or isinstance(last_id, bool)):
+                last_id = None
+            alerts, newest = await _catch_up(self.user, last_id)
+            for alert in alerts:
+                await self.send_json({"type": "alert", "alert": alert, "catch_up": True})
+            await self.send_json({"type": "caught-up", "last_id": newest})
+        elif kind == "receipt":
+            alert_id, state = content.get("alert_id"), content.get("state")
+            if isinstance(alert_id, int) and state in CLIENT_RECEIPT_STATES:
+                await _receipt(self.user, alert_id, state)
+
+    async def alert_push(self, event: dict) -> None:
+        """From the channel layer (``services.publish``): pass the alert on."""
+        await self.send_json({"type": "alert", "alert": event["alert"]})

@@ -1,0 +1,155 @@
+"""The /ws/alerts/ socket: who may connect, live pushes, catch-up from last_id, receipts."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.db import SessionStore
+
+from notifications import services
+from notifications.consumers import CLOSE_FORBIDDEN
+from notifications.models import Alert, AlertReceipt
+from supportdesk.asgi import application
+from tests.notifications.conftest import declare
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@database_sync_to_async
+def session_cookie_for(user) -> bytes:
+    """A real login session, as the browser would carry it."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode()
+
+
+async def connect(user=None) -> tuple[WebsocketCommunicator, bool, int | None]:
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+    if user is not None and not isinstance(user, AnonymousUser):
+        headers.append((b"cookie", await session_cookie_for(user)))
+    communicator = WebsocketCommunicator(application, "/ws/alerts/", headers=headers)
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+async def test_an_anonymous_visitor_is_refused():
+    communicator, connected, code = await connect(None)
+    assert not connected
+    assert code == CLOSE_FORBIDDEN
+
+
+async def test_a_customer_is_refused(alice):
+    user = await database_sync_to_async(lambda: alice.user)()
+    _, connected, code = await connect(user)
+    assert not connected
+    assert code == CLOSE_FORBIDDEN
+
+
+async def test_a_logged_in_user_without_a_role_is_refused(outsider):
+    _, connected, code = await connect(outsider)
+    assert (connected, code) == (False, CLOSE_FORBIDDEN)
+
+
+async def test_an_agent_receives_a_pushed_alert(agent, ops):
+    communicator, connected, _ = await connect(agent)
+    assert connected
+    await communicator.send_json_to({"type": "hello", "last_id": None})
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "caught-up"
+
+    incident = await database_sync_to_async(declare)(actor=ops)  # eager: pushed on commit
+
+    message = await communicator.receive_json_from(timeout=5)
+    assert message["type"] == "alert"
+    assert message["alert"]["kind"] == "incident-declared"
+    assert message["alert"]["incident"]["id"] == incident.pk
+    assert message["alert"]["incident"]["agent_script"]["sv"].startswith("Vi känner")
+    await communicator.disconnect()
+
+
+async def test_an_agent_gets_their_own_ticket_alerts_but_not_a_colleagues(agent, tech, ops):
+    def setup():
+        incident = declare(actor=ops)
+        mine = Alert.objects.create(kind="ticket-matched", incident=incident, recipient=agent)
+        Alert.objects.create(kind="ticket-matched", incident=incident, recipient=tech)
+        return mine
+
+    communicator, connected, _ = await connect(agent)
+    assert connected
+    await communicator.send_json_to({"type": "hello", "last_id": None})
+    await communicator.receive_json_from(timeout=5)
+    mine = await database_sync_to_async(setup)()
+    await database_sync_to_async(services.alert_push)(mine.pk)
+    other = await database_sync_to_async(lambda: Alert.objects.exclude(pk=mine.pk).last().pk)()
+    await database_sync_to_async(services.alert_push)(other)
+
+    ids = set()
+    while not await communicator.receive_nothing(timeout=0.5):
+        ids.add((await communicator.receive_json_from())["alert"]["id"])
+    assert mine.pk in ids
+    assert other not in ids
+    await communicator.disconnect()
+
+
+async def test_a_reconnecting_browser_catches_up_from_its_last_id_oldest_first(agent, tech, ops):
+    def setup():
+        first = declare(actor=ops, title="First")
+        declare(actor=ops, title="Second")
+        declare(actor=ops, title="Third")
+        Alert.objects.create(kind="ticket-matched", incident=first, recipient=agent)
+        Alert.objects.create(kind="ticket-matched", incident=first, recipient=tech)
+        return list(Alert.objects.order_by("id").values_list("id", "recipient_id"))
+
+    alerts = await database_sync_to_async(setup)()
+    first_id = alerts[0][0]
+    visible = [pk for pk, recipient in alerts if recipient in (None, agent.pk)]
+
+    communicator, connected, _ = await connect(agent)
+    assert connected
+    await communicator.send_json_to({"type": "hello", "last_id": first_id})
+    got = []
+    while True:
+        message = await communicator.receive_json_from(timeout=5)
+        if message["type"] == "caught-up":
+            break
+        got.append(message["alert"]["id"])
+
+    assert got == [pk for pk in visible if pk > first_id]
+    assert message["last_id"] == visible[-1]
+    await communicator.disconnect()
+
+
+async def test_a_fresh_browser_is_told_where_to_start_without_a_replay(agent, ops):
+    await database_sync_to_async(declare)(actor=ops)
+    newest = await database_sync_to_async(lambda: Alert.objects.get().pk)()
+
+    communicator, _, _ = await connect(agent)
+    await communicator.send_json_to({"type": "hello", "last_id": None})
+
+    assert await communicator.receive_json_from(timeout=5) == {"type": "caught-up", "last_id": newest}
+    await communicator.disconnect()
+
+
+async def test_the_browsers_receipts_are_upserted(agent, ops):
+    await database_sync_to_async(declare)(actor=ops)
+    alert_id = await database_sync_to_async(lambda: Alert.objects.get().pk)()
+    communicator, _, _ = await connect(agent)
+
+    await communicator.send_json_to({"type": "receipt", "alert_id": alert_id, "state": "delivered"})
+    await communicator.send_json_to({"type": "receipt", "alert_id": alert_id, "state": "seen"})
+    await communicator.send_json_to({"type": "receipt", "alert_id": alert_id, "state": "acknowledged"})
+    await communicator.send_json_to({"type": "receipt", "alert_id": "x", "state": "seen"})
+    await communicator.send_json_to({"type": "hello", "last_id": alert_id})  # a round trip: all handled
+    await communicator.receive_json_from(timeout=5)
+
+    receipt = await database_sync_to_async(AlertReceipt.objects.get)(user=agent)
+    assert receipt.delivered_at and receipt.seen_at
+    assert receipt.acknowledged_at is None  # only the acknowledge button (a POST) does that
+    await communicator.disconnect()

@@ -1,0 +1,86 @@
+"""Pushes second: after commit, to the right audience, idempotently; the sweep catches what was missed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from notifications import services
+from notifications.models import Alert
+from notifications.tasks import fan_out_alert, sweep_pending_alerts
+from tests import factories
+from tests.notifications.conftest import Inbox, declare, link
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_incident_alert_is_pushed_to_all_staff_after_commit(
+    ops, staff_inbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        incident = declare(actor=ops)
+    assert staff_inbox.drain(timeout=0.1) == []  # nothing before the commit
+
+    for callback in callbacks:
+        callback()
+
+    [event] = staff_inbox.drain()
+    alert = Alert.objects.get()
+    assert event["type"] == "alert.push"
+    assert event["alert"]["id"] == alert.pk
+    assert event["alert"]["kind"] == "incident-declared"
+    assert event["alert"]["incident"]["id"] == incident.pk
+    assert alert.pushed_at is not None
+
+
+def test_a_ticket_alert_goes_only_to_its_assignee(ops, agent, tech, django_capture_on_commit_callbacks):
+    ticket = factories.open_ticket()
+    from tickets.models import Ticket
+
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
+    incident = declare(actor=ops)
+    staff, annas, tomas = (
+        Inbox("alerts.staff"),
+        Inbox(f"alerts.user.{agent.pk}"),
+        Inbox(f"alerts.user.{tech.pk}"),
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        link(incident=incident, tickets=[ticket])
+
+    [event] = annas.drain()
+    assert event["alert"]["kind"] == "ticket-matched"
+    assert event["alert"]["ticket"]["reference"] == ticket.reference
+    assert staff.drain(timeout=0.1) == []
+    assert tomas.drain(timeout=0.1) == []
+
+
+def test_fanning_out_twice_sends_once(ops, staff_inbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        declare(actor=ops)
+    alert = Alert.objects.get()
+
+    assert fan_out_alert(alert.pk) is True
+    assert fan_out_alert(alert.pk) is False
+    assert fan_out_alert(987654) is False  # gone: harmless
+
+    assert len(staff_inbox.drain()) == 1
+
+
+def test_the_sweep_pushes_only_alerts_left_unpushed_for_a_while(
+    ops, staff_inbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        declare(actor=ops, title="Old and missed")
+        declare(actor=ops, title="Just now, its own push still on the way")
+    old, fresh = Alert.objects.order_by("id")
+    Alert.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(seconds=30))
+
+    assert sweep_pending_alerts() == 1
+
+    [event] = staff_inbox.drain()
+    assert event["alert"]["id"] == old.pk
+    assert set(Alert.objects.filter(pushed_at__isnull=True).values_list("pk", flat=True)) == {fresh.pk}
+    assert services.pending_alert_ids(now=timezone.now() + timedelta(seconds=10)) == [fresh.pk]
