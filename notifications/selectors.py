@@ -1,0 +1,68 @@
+"""Named reads for alerts: the banner's active incidents and an incident's reach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Prefetch, Q
+
+from customers.models import Area
+from incidents.models import Incident
+from notifications.models import AlertReceipt
+from supportdesk.roles import STAFF_ROLES
+
+
+def banner_incidents() -> list[Incident]:
+    """Active incidents for the staff banner, worst first. Two queries, however many incidents."""
+    return list(
+        Incident.objects.active()
+        .order_by("-severity", "-started_at")
+        .only("pk", "title", "kind", "severity", "status", "eta", "started_at")
+        .prefetch_related(Prefetch("areas", queryset=Area.objects.only("pk", "name").order_by("name")))
+    )
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    name: str
+    at: object
+
+
+@dataclass(frozen=True)
+class Reach:
+    delivered: int
+    seen: int
+    staff: int
+    acknowledged: list[Acknowledgement]
+
+
+def incident_reach(incident: Incident) -> Reach:
+    """How many staff members' browsers got any of the incident's alerts, and who acknowledged.
+
+    Three queries whatever the number of receipts.
+    """
+    receipts = AlertReceipt.objects.filter(alert__incident=incident)
+    counts = receipts.aggregate(
+        delivered=Count("user", distinct=True, filter=Q(delivered_at__isnull=False)),
+        seen=Count("user", distinct=True, filter=Q(seen_at__isnull=False)),
+    )
+    acknowledged: dict[int, Acknowledgement] = {}
+    for r in (
+        receipts.filter(acknowledged_at__isnull=False)
+        .select_related("user")
+        .only("acknowledged_at", "user__username", "user__first_name", "user__last_name")
+        .order_by("acknowledged_at")
+    ):
+        # First acknowledgement per person (an update alert acknowledged later says nothing new).
+        acknowledged.setdefault(
+            r.user_id, Acknowledgement(name=r.user.get_full_name() or r.user.username, at=r.acknowledged_at)
+        )
+    staff = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=STAFF_ROLES)
+        .values("pk")
+        .distinct()
+        .count()
+    )
+    return Reach(**counts, staff=staff, acknowledged=list(acknowledged.values()))

@@ -1,0 +1,236 @@
+// Live alerts for staff: a websocket to /ws/alerts/ that catches up from the last alert this browser
+// saw, dedupes by id, shows a toast per incident alert and refreshes the incident banner.
+// Every word shown comes from #alerts-config (rendered with {% translate %}) or from the server.
+(function () {
+  "use strict";
+
+  var config = document.getElementById("alerts-config");
+  if (!config || !window.WebSocket) return;
+  var data = config.dataset;
+  var lang = (document.documentElement.lang || "en").slice(0, 2);
+  var storageKey = "supportdesk.alerts.lastId." + (data.userId || "");
+  var toasts = document.getElementById("alert-toasts");
+  var offline = document.getElementById("alerts-offline");
+
+  var seen = new Set(); // ids already handled by this page: pushes are at-least-once
+  var lastId = readLastId();
+  var socket = null;
+  var attempt = 0;
+  var stopped = false;
+  var bannerTimer = null;
+
+  function readLastId() {
+    try {
+      var raw = window.localStorage.getItem(storageKey);
+      return raw === null ? null : parseInt(raw, 10) || 0;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function rememberLastId(id) {
+    if (lastId !== null && id <= lastId) return;
+    lastId = id;
+    try {
+      window.localStorage.setItem(storageKey, String(id));
+    } catch (e) {
+      /* private mode: this page still dedupes in memory */
+    }
+  }
+
+  function label(name) {
+    return data["label" + name.replace(/(^|-)([a-z])/g, function (_, __, c) { return c.toUpperCase(); })] || "";
+  }
+
+  function inLanguage(texts) {
+    if (!texts) return "";
+    return texts[lang] || texts.en || Object.values(texts)[0] || "";
+  }
+
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  // --- the socket ---------------------------------------------------------------------------------
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + data.wsPath);
+    socket.onopen = function () {
+      attempt = 0;
+      if (offline) offline.hidden = true;
+      send({ type: "hello", last_id: lastId });
+    };
+    socket.onmessage = function (event) {
+      var message;
+      try {
+        message = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      if (message.type === "alert") handleAlert(message.alert, !!message.catch_up);
+      else if (message.type === "caught-up") {
+        rememberLastId(message.last_id || 0);
+        refreshBanner(); // state, not replay: whatever happened while away is on the banner
+      }
+    };
+    socket.onclose = function (event) {
+      socket = null;
+      if (event.code === 4403) {
+        stopped = true; // not allowed: reconnecting would not help
+        return;
+      }
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    if (stopped) return;
+    attempt += 1;
+    if (offline && attempt > 1) {
+      offline.textContent = label("offline");
+      offline.hidden = false;
+    }
+    // Exponential backoff with jitter, capped at 10 s, so a restarted server is not stampeded.
+    var delay = Math.min(10000, 500 * Math.pow(2, attempt - 1));
+    window.setTimeout(connect, delay / 2 + Math.random() * (delay / 2));
+  }
+
+  // --- alerts -------------------------------------------------------------------------------------
+
+  function handleAlert(alert, catchUp) {
+    if (!alert || typeof alert.id !== "number" || seen.has(alert.id)) return;
+    seen.add(alert.id);
+    rememberLastId(alert.id);
+    send({ type: "receipt", alert_id: alert.id, state: "delivered" });
+    if (alert.kind !== "ticket-matched") scheduleBannerRefresh();
+    showToast(alert);
+  }
+
+  function scheduleBannerRefresh() {
+    // Many alerts at once (catch-up) make one request.
+    if (bannerTimer) window.clearTimeout(bannerTimer);
+    bannerTimer = window.setTimeout(refreshBanner, 150);
+  }
+
+  function refreshBanner() {
+    bannerTimer = null;
+    if (!document.getElementById("incident-banner")) return;
+    if (window.htmx) {
+      window.htmx.ajax("GET", data.bannerUrl, { target: "#incident-banner", swap: "innerHTML" });
+    }
+  }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function formatTime(iso) {
+    var when = new Date(iso);
+    if (isNaN(when.getTime())) return "";
+    var sameDay = when.toDateString() === new Date().toDateString();
+    var options = sameDay
+      ? { hour: "2-digit", minute: "2-digit" }
+      : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+    return when.toLocaleString(lang, options);
+  }
+
+  function showToast(alert) {
+    if (!toasts) return;
+    var incident = alert.incident || {};
+    // One toast per incident (or per matched ticket): a newer alert replaces the older one.
+    var key = alert.ticket ? "ticket-" + alert.ticket.id : "incident-" + incident.id;
+    var old = toasts.querySelector('[data-key="' + key + '"]');
+
+    var toast = element("section", "toast kind-" + (incident.kind || "") + " " + alert.kind);
+    toast.setAttribute("role", alert.kind === "incident-resolved" ? "status" : "alert");
+    toast.dataset.key = key;
+    toast.dataset.alertId = String(alert.id);
+
+    var head = element("div", "toast-head");
+    head.appendChild(element("span", "pill " + (incident.kind || ""), label(incident.kind || "")));
+    head.appendChild(element("span", "toast-what", label(alert.kind)));
+    var dismiss = element("button", "toast-dismiss", "×");
+    dismiss.type = "button";
+    dismiss.setAttribute("aria-label", label("dismiss"));
+    dismiss.addEventListener("click", function () { toast.remove(); });
+    head.appendChild(dismiss);
+    toast.appendChild(head);
+
+    var title = element("h3");
+    var titleText = (alert.ticket ? alert.ticket.reference + " · " : "") + (incident.title || "");
+    if (data.incidentUrl && incident.id) {
+      var link = element("a", null, titleText);
+      link.href = data.incidentUrl.replace("/0/", "/" + incident.id + "/");
+      link.title = label("open");
+      title.appendChild(link);
+    } else {
+      title.textContent = titleText;
+    }
+    toast.appendChild(title);
+
+    if (incident.eta && alert.kind !== "incident-resolved") {
+      toast.appendChild(element("p", "toast-eta", label("eta") + " " + formatTime(incident.eta)));
+    }
+    var update = alert.update ? inLanguage(alert.update.message) : "";
+    if (update) toast.appendChild(element("p", "toast-update", update));
+    var script = inLanguage(incident.agent_script) || inLanguage(incident.public_message);
+    if (script && alert.kind !== "incident-resolved") {
+      toast.appendChild(element("p", "toast-say", label("say")));
+      toast.appendChild(element("div", "script", script));
+    }
+
+    var actions = element("div", "toast-actions");
+    var ack = element("button", "primary", label("ack"));
+    ack.type = "button";
+    ack.addEventListener("click", function () { acknowledge(alert.id, ack, toast); });
+    actions.appendChild(ack);
+    toast.appendChild(actions);
+
+    if (old) old.replaceWith(toast);
+    else toasts.appendChild(toast);
+    whenVisible(function () { send({ type: "receipt", alert_id: alert.id, state: "seen" }); });
+  }
+
+  function whenVisible(callback) {
+    if (document.visibilityState === "visible") return callback();
+    document.addEventListener("visibilitychange", function onChange() {
+      if (document.visibilityState !== "visible") return;
+      document.removeEventListener("visibilitychange", onChange);
+      callback();
+    });
+  }
+
+  function acknowledge(alertId, button, toast) {
+    button.disabled = true;
+    window
+      .fetch(data.ackUrl.replace("/0/", "/" + alertId + "/"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken() },
+      })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        var done = element("span", "ack-done", label("acked"));
+        button.replaceWith(done);
+        toast.classList.add("acknowledged");
+        window.setTimeout(function () { toast.remove(); }, 4000);
+      })
+      .catch(function () {
+        button.disabled = false;
+      });
+  }
+
+  connect();
+})();
