@@ -24,7 +24,7 @@ class CustomerTicketForm(forms.Form):
         widget=forms.Textarea,
         max_length=20000,
         label=_("What happened?"),
-        help_text=_("Tell us what you see and since when. We reply by e-mail with your reference number."),
+        help_text=_("Tell us what you see and since when — the more we know, the faster we can help."),
     )
 
     def __init__(self, *args, customer, **kwargs):
