@@ -159,8 +159,10 @@ def incident_declare(
 
 
 def _locked(incident: Incident) -> Incident:
-    """Re-read the incident under a row lock, so concurrent changes to one incident queue up."""
-    return Incident.objects.select_for_update().get(pk=incident.pk)
+    """Re-read the incident (in place) under a row lock, so concurrent changes to one incident queue
+    up and the caller's object shows the result."""
+    incident.refresh_from_db(from_queryset=Incident.objects.select_for_update())
+    return incident
 
 
 @transaction.atomic
@@ -288,7 +290,7 @@ def incident_link_ticket(*, incident: Incident, ticket: Ticket, actor) -> Incide
     Idempotent for an attached link; a detached one is re-attached as the person's link. Writes an
     "incident-linked" timeline entry and sends ``incident_linked`` (origin "agent").
     """
-    if not incident.is_active:
+    if not _locked(incident).is_active:
         raise DomainError(_("This incident is resolved."), field="incident")
     now = timezone.now()
     link = IncidentTicketLink.objects.select_for_update().filter(incident=incident, ticket=ticket).first()

@@ -1,0 +1,139 @@
+"""On PostgreSQL, tickets opened while incidents are declared are each linked exactly once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from customers.models import Area, EquipmentModel, Service, Subscription
+from incidents import matching
+from incidents.models import Incident, IncidentTicketLink
+from tests import factories
+from tickets.models import Ticket, TicketEvent
+from tickets.services import ticket_open
+
+pytestmark = pytest.mark.postgres
+
+
+def _advisory_locks_held() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT mode FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+            "AND ((classid::bigint << 32) | objid::bigint) = %s",
+            [matching.LOCK_KEY],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_opening_a_ticket_takes_the_shared_matching_lock_until_commit(catalogue, ticket_in):
+    with transaction.atomic():
+        ticket_in(service=catalogue.email)
+        assert _advisory_locks_held() == {"ShareLock"}
+    assert _advisory_locks_held() == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_declaring_takes_the_exclusive_matching_lock_until_commit(catalogue, ops):
+    with transaction.atomic():
+        factories.declare_incident(actor=ops, services=[catalogue.email])
+        assert _advisory_locks_held() == {"ExclusiveLock"}
+    assert _advisory_locks_held() == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tickets_opened_during_declarations_are_linked_exactly_once(catalogue, ops):
+    services = [catalogue.email, catalogue.broadband, catalogue.iptv]
+    areas = [catalogue.solna, catalogue.taby, catalogue.hisingen]
+    subscriptions = [
+        factories.SubscriptionFactory(
+            service=services[i % 3], area=areas[(i // 3) % 3], equipment=catalogue.zyxel
+        )
+        for i in range(18)
+    ]
+    # Some tickets exist before anything starts, so declarations have work to do from the first moment.
+    for sub in subscriptions[:6]:
+        factories.open_ticket(customer=sub.customer, subscription=sub)
+    scopes = [
+        {"services": [catalogue.email]},
+        {"areas": [catalogue.stockholm]},
+        {"services": [catalogue.broadband], "areas": [catalogue.goteborg]},
+        {"equipment": [catalogue.zyxel], "kind": "known-issue"},
+        {"services": [catalogue.iptv], "areas": [catalogue.sweden]},
+        {"keywords": ["blinking"]},
+    ]
+    openers, declarers = 4, len(scopes)
+    start = threading.Barrier(openers + declarers)
+    errors: list[BaseException] = []
+
+    def open_tickets(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(15):
+                sub = Subscription.objects.get(pk=subscriptions[(n * 15 + i) % len(subscriptions)].pk)
+                ticket_open(
+                    customer=sub.customer,
+                    subscription=sub,
+                    subject="Modem blinking" if i % 2 else "No service",
+                    description="",
+                    channel="web",
+                )
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def declare(n: int) -> None:
+        try:
+            scope = dict(scopes[n])
+            start.wait()
+            factories.declare_incident(
+                actor=ops,
+                title=f"Incident {n}",
+                kind=scope.pop("kind", "outage"),
+                services=list(Service.objects.filter(pk__in=[s.pk for s in scope.pop("services", [])])),
+                areas=list(Area.objects.filter(pk__in=[a.pk for a in scope.pop("areas", [])])),
+                equipment=list(
+                    EquipmentModel.objects.filter(pk__in=[e.pk for e in scope.pop("equipment", [])])
+                ),
+                **scope,
+            )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=open_tickets, args=(n,)) for n in range(openers)] + [
+        threading.Thread(target=declare, args=(n,)) for n in range(declarers)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert Ticket.objects.count() == 6 + openers * 15
+    assert Incident.objects.count() == declarers
+
+    for incident in Incident.objects.all():
+        expected = set(matching.Scope.of(incident).open_tickets().values_list("pk", flat=True))
+        expected = {
+            pk
+            for pk in expected
+            if matching.keywords_match(
+                incident.keywords, *Ticket.objects.values_list("subject", "description").get(pk=pk)
+            )
+        }
+        linked = list(
+            IncidentTicketLink.objects.filter(incident=incident).values_list("ticket_id", flat=True)
+        )
+        assert expected, f"{incident} should cover some tickets"
+        assert sorted(linked) == sorted(expected), incident.title  # every match linked, nothing else
+        # Exactly once: one link row and one timeline entry per ticket, whichever side linked it.
+        events = list(
+            TicketEvent.objects.filter(kind="incident-linked", data__incident=incident.pk).values_list(
+                "ticket_id", flat=True
+            )
+        )
+        assert sorted(events) == sorted(expected), incident.title
