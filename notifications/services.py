@@ -132,11 +132,9 @@ def publish_on_commit(alert_ids: list[int]) -> None:
         for alert_id in alert_ids:
             try:
                 fan_out_alert.delay(alert_id)
-            except Exception:
-                # Broker down (or, in eager mode, the layer down): the sweep will retry.
-                log.warning(
-                    "could not enqueue fan-out of alert %s; left for the sweep", alert_id, exc_info=True
-                )
+            except Exception as exc:
+                # Broker down (or, in eager mode, the layer down): the sweep will retry them all.
+                log.warning("could not enqueue fan-out of alert %s, left for the sweep: %r", alert_id, exc)
                 return
 
     transaction.on_commit(enqueue)

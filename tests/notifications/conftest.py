@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -56,13 +55,18 @@ def link(*, incident: Incident, tickets, actor=None, origin: str = "auto") -> No
 
 
 class Inbox:
-    """A channel in the layer, added to groups like a consumer; ``drain()`` returns what arrived."""
+    """A channel in the layer, added to groups like a consumer; ``drain()`` returns what arrived.
+
+    It keeps one event loop of its own: channels_redis binds a channel's receive buffer to the loop
+    that first read it.
+    """
 
     def __init__(self, *groups: str):
         self.layer = get_channel_layer()
-        self.channel = async_to_sync(self.layer.new_channel)()
+        self.loop = asyncio.new_event_loop()
+        self.channel = self.loop.run_until_complete(self.layer.new_channel())
         for group in groups:
-            async_to_sync(self.layer.group_add)(group, self.channel)
+            self.loop.run_until_complete(self.layer.group_add(group, self.channel))
 
     def drain(self, *, timeout: float = 0.5, until: int | None = None) -> list[dict]:
         """Messages until ``timeout`` passes without one (or ``until`` messages arrived)."""
@@ -76,12 +80,17 @@ class Inbox:
                     break
             return got
 
-        return async_to_sync(run)()
+        return self.loop.run_until_complete(run())
+
+    def close(self) -> None:
+        self.loop.close()
 
 
 @pytest.fixture
 def staff_inbox():
-    return Inbox("alerts.staff")
+    inbox = Inbox("alerts.staff")
+    yield inbox
+    inbox.close()
 
 
 @pytest.fixture(autouse=True)
@@ -98,3 +107,75 @@ def _role_groups(request):
 
     for name in roles.ALL_ROLES:
         Group.objects.get_or_create(name=name)
+
+
+def collect_in_background(inbox: Inbox):
+    """Start draining ``inbox`` in a thread (a channel holds at most ``capacity`` messages).
+    Returns ``finish()``, which stops once the inbox has been quiet and returns everything."""
+    import threading
+
+    got: list[dict] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        while True:
+            chunk = inbox.drain(timeout=0.5)
+            got.extend(chunk)
+            if stop.is_set() and not chunk:
+                return
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def finish() -> list[dict]:
+        stop.set()
+        thread.join(30)
+        return got
+
+    return finish
+
+
+def start_worker():
+    """Another real worker on the test database, like the ``live_worker`` fixture's (for restarts)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+    from django.db import connection
+
+    from supportdesk.celery import app
+    from tests.conftest import ROOT
+
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    name = f"test-restart-{os.getpid()}-{time.monotonic_ns()}@%h"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", "-l", "WARNING", "-c", "2"]
+        + ["-P", "prefork", "--without-gossip", "--without-mingle", "-n", name],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5):
+            return proc
+        if proc.poll() is not None:
+            pytest.fail(f"celery worker exited with {proc.returncode}")
+    pytest.fail("restarted celery worker did not answer a ping within 30 s")
+
+
+def stop_worker(proc, sig=None) -> None:
+    import os
+    import signal
+
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig or signal.SIGTERM)
+        proc.wait(15)
