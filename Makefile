@@ -1,0 +1,64 @@
+# Supportdesk: `make run` to try it, `make test` to test it. `make help` lists the rest.
+#
+# Everything runs from .venv (created on first use); dependencies are reinstalled only when
+# pyproject.toml changes (the stamp file .venv/.installed remembers the last install).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# `make test` runs the suite against real services: these unless DATABASE_URL / REDIS_URL are set.
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/supportdesk)
+TEST_REDIS_URL    ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/1)
+# The embedded smoke run: tests that need no service (see the markers in pyproject.toml).
+EMBEDDED_MARKERS  ?= core
+
+.DEFAULT_GOAL := help
+.PHONY: help install run serve migrate seed test test-services test-embedded lint format clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+migrate: $(STAMP) ## Apply migrations to the configured database
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate ## Load the demo data (idempotent) and print the demo logins
+	$(BIN)/python manage.py seed_demo
+
+# daphne is in INSTALLED_APPS, so runserver serves ASGI (websockets included). With no
+# DATABASE_URL / REDIS_URL set this is the embedded default: SQLite, in-memory layer, eager Celery.
+run: seed ## Install, migrate, seed, print demo logins, serve on http://127.0.0.1:8000 (ASGI)
+	$(BIN)/python manage.py runserver 0.0.0.0:8000
+
+serve: $(STAMP) ## Serve on 0.0.0.0:8000 without migrating or seeding
+	$(BIN)/python manage.py runserver 0.0.0.0:8000
+
+test: test-services test-embedded ## The test command: full suite on PostgreSQL + Redis, then the embedded smoke run
+
+test-services: $(STAMP) ## Full suite against PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)
+	DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+
+test-embedded: $(STAMP) ## Tests marked `core` on the embedded default (SQLite, in-memory layer, eager)
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_TASK_ALWAYS_EAGER $(BIN)/pytest -m '$(EMBEDDED_MARKERS)' $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff check + ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## Remove the virtualenv, the SQLite database and collected static files
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
