@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,7 +18,8 @@ from supportdesk.roles import AGENT, OPS, STAFF_ROLES, TECH, role_required
 @role_required(*STAFF_ROLES)
 def banner(request: HttpRequest) -> HttpResponse:
     """The banner's items, swapped into #incident-banner when an alert arrives."""
-    return render(request, "notifications/_banner_items.html", {"incidents": selectors.banner_incidents()})
+    context = {"incidents": selectors.banner_incidents(), "today": timezone.localdate()}
+    return render(request, "notifications/_banner_items.html", context)
 
 
 @require_POST

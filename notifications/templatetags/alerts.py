@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
 
 from notifications.selectors import banner_incidents
 
@@ -10,4 +11,4 @@ register = template.Library()
 @register.inclusion_tag("notifications/_banner.html")
 def incident_banner() -> dict:
     """The staff banner with the active incidents, rendered on load (htmx refreshes its items)."""
-    return {"incidents": banner_incidents()}
+    return {"incidents": banner_incidents(), "today": timezone.localdate()}

@@ -141,22 +141,30 @@
     if (isNaN(when.getTime())) return "";
     var sameDay = when.toDateString() === new Date().toDateString();
     var options = sameDay
-      ? { hour: "2-digit", minute: "2-digit" }
-      : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+      ? { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }
+      : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
     return when.toLocaleString(lang, options);
   }
 
   function showToast(alert) {
     if (!toasts) return;
     var incident = alert.incident || {};
-    // One toast per incident (or per matched ticket): a newer alert replaces the older one.
-    var key = alert.ticket ? "ticket-" + alert.ticket.id : "incident-" + incident.id;
+    // One toast per incident: a newer alert replaces the older one, and "your ticket matched" joins
+    // the incident's toast instead of repeating its script.
+    var key = "incident-" + incident.id;
     var old = toasts.querySelector('[data-key="' + key + '"]');
+    if (alert.kind === "ticket-matched" && old && !old.classList.contains("acknowledged")) {
+      addTicketLine(old, alert);
+      whenVisible(function () { send({ type: "receipt", alert_id: alert.id, state: "seen" }); });
+      return;
+    }
+    var tickets = old ? old.querySelector(".toast-tickets") : null;
 
     var toast = element("section", "toast kind-" + (incident.kind || "") + " " + alert.kind);
     toast.setAttribute("role", alert.kind === "incident-resolved" ? "status" : "alert");
     toast.dataset.key = key;
-    toast.dataset.alertId = String(alert.id);
+    // Acknowledging the toast acknowledges what it replaced too (e.g. a matched ticket's alert).
+    toast.dataset.alertIds = (old && !old.classList.contains("acknowledged") ? old.dataset.alertIds + "," : "") + alert.id;
 
     var head = element("div", "toast-head");
     head.appendChild(element("span", "pill " + (incident.kind || ""), label(incident.kind || "")));
@@ -169,14 +177,13 @@
     toast.appendChild(head);
 
     var title = element("h3");
-    var titleText = (alert.ticket ? alert.ticket.reference + " · " : "") + (incident.title || "");
     if (data.incidentUrl && incident.id) {
-      var link = element("a", null, titleText);
+      var link = element("a", null, incident.title || "");
       link.href = data.incidentUrl.replace("/0/", "/" + incident.id + "/");
       link.title = label("open");
       title.appendChild(link);
     } else {
-      title.textContent = titleText;
+      title.textContent = incident.title || "";
     }
     toast.appendChild(title);
 
@@ -190,17 +197,28 @@
       toast.appendChild(element("p", "toast-say", label("say")));
       toast.appendChild(element("div", "script", script));
     }
+    toast.appendChild(tickets || element("ul", "toast-tickets"));
+    if (alert.kind === "ticket-matched") addTicketLine(toast, alert);
 
     var actions = element("div", "toast-actions");
     var ack = element("button", "primary", label("ack"));
     ack.type = "button";
-    ack.addEventListener("click", function () { acknowledge(alert.id, ack, toast); });
+    ack.addEventListener("click", function () { acknowledge(ack, toast); });
     actions.appendChild(ack);
     toast.appendChild(actions);
 
     if (old) old.replaceWith(toast);
     else toasts.appendChild(toast);
     whenVisible(function () { send({ type: "receipt", alert_id: alert.id, state: "seen" }); });
+  }
+
+  function addTicketLine(toast, alert) {
+    var list = toast.querySelector(".toast-tickets");
+    if (!alert.ticket || !list || list.querySelector('[data-ticket="' + alert.ticket.id + '"]')) return;
+    var line = element("li", null, label("ticket-matched") + ": " + alert.ticket.reference);
+    line.dataset.ticket = String(alert.ticket.id);
+    list.appendChild(line);
+    toast.dataset.alertIds += "," + alert.id;
   }
 
   function whenVisible(callback) {
@@ -212,18 +230,21 @@
     });
   }
 
-  function acknowledge(alertId, button, toast) {
+  function acknowledge(button, toast) {
     button.disabled = true;
-    window
-      .fetch(data.ackUrl.replace("/0/", "/" + alertId + "/"), {
+    // Every alert folded into this toast (the incident's and any matched tickets') is acknowledged.
+    var posts = toast.dataset.alertIds.split(",").map(function (id) {
+      return window.fetch(data.ackUrl.replace("/0/", "/" + id + "/"), {
         method: "POST",
         credentials: "same-origin",
         headers: { "X-CSRFToken": csrfToken() },
-      })
-      .then(function (response) {
+      }).then(function (response) {
         if (!response.ok) throw new Error(String(response.status));
-        var done = element("span", "ack-done", label("acked"));
-        button.replaceWith(done);
+      });
+    });
+    Promise.all(posts)
+      .then(function () {
+        button.replaceWith(element("span", "ack-done", label("acked")));
         toast.classList.add("acknowledged");
         window.setTimeout(function () { toast.remove(); }, 4000);
       })

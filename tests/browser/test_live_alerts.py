@@ -1,0 +1,126 @@
+"""An agent with a ticket open sees a newly declared outage without reloading, and acknowledges it."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from notifications.models import Alert, AlertReceipt
+from supportdesk import roles
+from tests import factories
+from tests.browser.conftest import session_cookie
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
+
+ARTIFACTS = ROOT / "artifacts"
+
+SCRIPT = {
+    "en": "Yes, we know: fibre is down in Solna since 14:05 because of a cut cable. It is on our side, "
+    "so nothing at home needs restarting. Technicians expect it back within the hour.",
+    "sv": "Ja, vi känner till det: fibern i Solna ligger nere sedan 14:05 efter ett kabelbrott. Felet "
+    "ligger hos oss, så inget hemma behöver startas om. Teknikerna räknar med att det är åtgärdat inom en timme.",
+    "fi": "Kyllä, tiedämme: Solnan kuituyhteys on poikki klo 14.05 alkaen kaapelivaurion vuoksi.",
+}
+
+
+def _declare_through_api(context, base_url: str, ops, subscription) -> bool:
+    """POST /api/v1/incidents/ as ops would; False while that endpoint is not there yet."""
+    token = Token.objects.create(user=ops)
+    response = context.request.post(
+        base_url + "/api/v1/incidents/",
+        headers={"Authorization": f"Token {token.key}"},
+        data={
+            "title": "Fibre down in Solna",
+            "kind": "outage",
+            "severity": 3,
+            "services": [subscription.service.code],
+            "areas": [subscription.area.code],
+            "equipment": [],
+            "public_message": {"en": "Fibre is down in Solna. We are sorry; it is being repaired."},
+            "agent_script": SCRIPT,
+            "eta": (timezone.now() + timedelta(hours=1)).isoformat(),
+        },
+    )
+    if response.status == 404:
+        return False
+    assert response.status == 201, response.text()
+    return True
+
+
+def _declare_in_process(ops, subscription) -> None:
+    from incidents.services import incident_declare
+
+    incident_declare(
+        title="Fibre down in Solna",
+        kind="outage",
+        severity=3,
+        services=[subscription.service],
+        areas=[subscription.area],
+        equipment=[],
+        public_message={"en": "Fibre is down in Solna. We are sorry; it is being repaired."},
+        agent_script=SCRIPT,
+        eta=timezone.now() + timedelta(hours=1),
+        actor=ops,
+    )
+
+
+def test_an_agent_sees_a_declared_outage_live_and_acknowledges_it(
+    live_worker, asgi_server, chromium, agent, ops
+):
+    for name in roles.ALL_ROLES:  # transactional tests flush the role groups a migration made
+        Group.objects.get_or_create(name=name)
+    agent.groups.add(Group.objects.get(name=roles.AGENT))
+    ops.groups.add(Group.objects.get(name=roles.OPS))
+    from tickets.models import Ticket
+
+    area = factories.AreaFactory(code="se-solna", name="Solna")
+    subscription = factories.SubscriptionFactory(area=area)
+    ticket = factories.open_ticket(customer=subscription.customer, subscription=subscription, actor=agent)
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent, status="open")
+
+    p, browser = chromium
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
+    context.add_cookies([session_cookie(agent, asgi_server)])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(asgi_server + reverse("tickets:detail", args=[ticket.reference]))
+    assert page.locator("#incident-banner li").count() == 0
+    # The socket is up and caught up before ops declare (the page never reloads after this).
+    page.wait_for_function("() => localStorage.length > 0", timeout=10_000)
+
+    started = time.monotonic()
+    via = "the API"
+    if not _declare_through_api(context, asgi_server, ops, subscription):
+        via = "incident_declare (no API yet)"
+        _declare_in_process(ops, subscription)
+
+    toast = page.locator("#alert-toasts .toast.incident-declared")
+    toast.wait_for(state="visible", timeout=10_000)
+    banner = page.locator("#incident-banner li", has_text="Fibre down in Solna")
+    banner.wait_for(state="visible", timeout=10_000)
+    elapsed = time.monotonic() - started
+    page.locator("#alert-toasts .toast-tickets li", has_text=ticket.reference).wait_for(timeout=10_000)
+    assert "cut cable" in toast.inner_text()  # the agent script, in the page's language
+    assert toast.count() == 1  # the matched ticket joined the incident's toast
+    assert "Solna" in banner.inner_text()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "alerts-toast.png"))
+
+    toast.get_by_role("button", name="Acknowledge").click()
+    page.locator("#alert-toasts .ack-done").wait_for(timeout=10_000)
+    for alert in Alert.objects.filter(kind__in=["incident-declared", "ticket-matched"]):
+        receipt = AlertReceipt.objects.get(alert=alert, user=agent)
+        assert receipt.delivered_at is not None
+        assert receipt.acknowledged_at is not None, alert.kind
+    assert errors == []
+    print(f"declared through {via} → toast and banner on screen in {elapsed:.2f} s")
+    context.close()
