@@ -51,6 +51,15 @@ the other's row, because that row's transaction had not committed (it was still 
 lock). So exactly one side links each pair; the unique constraint on (incident, ticket) turns any
 remaining overlap (a person linking by hand at the same moment) into a no-op. SQLite has a single
 writer, so the locks are skipped there.
+
+Timeline
+--------
+Automatic matching writes no ``TicketEvent`` rows: the link row *is* the record (when, which
+incident, why, and — once detached — when and why). Duplicating it as one event per ticket would
+double the writes of the one operation that must be fast at the worst moment (a declaration
+linking 100,000 tickets: see bench/README.md). A ticket's timeline shows its links from
+``ticket.incident_links``. What a *person* does — linking or detaching by hand — is written as an
+"incident-linked" / "incident-detached" event with the actor, by ``incidents.services``.
 """
 
 from __future__ import annotations
@@ -71,7 +80,7 @@ from django.utils.translation import gettext_noop
 
 from customers.models import Area, EquipmentModel, Service, Subscription
 from incidents.models import Incident, IncidentTicketLink
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Ticket
 
 # The one advisory-lock key for incident matching (an arbitrary constant, "SD-MATCH").
 LOCK_KEY = 0x5D_4D415443
@@ -267,17 +276,17 @@ def _insert_select(
         return [row[0] for row in cursor.fetchall()] if returning else []
 
 
-def attach_matching_tickets(incident: Incident, *, scope: Scope, actor=None) -> list[int]:
+def attach_matching_tickets(incident: Incident, *, scope: Scope) -> list[int]:
     """Link every open ticket ``scope`` covers to ``incident``; returns the newly linked ticket ids.
 
     Call inside the transaction that wrote the incident and its scope, with the exclusive matching
     lock already taken (``lock_for_declaration``). Existing rows — attached, detached by a person,
-    linked by hand — are left as they are (``ON CONFLICT DO NOTHING``). Writes an "incident-linked"
-    timeline entry per new link, also set-based.
+    linked by hand — are left as they are (``ON CONFLICT DO NOTHING``). Writes no per-ticket
+    timeline entries (see "Timeline" above).
     """
     now = timezone.now()
     service_guessed = Q(service_source=Ticket.Source.TEXT)
-    ticket_ids = _insert_select(
+    return _insert_select(
         IncidentTicketLink,
         {
             "incident": Value(incident.pk),
@@ -300,32 +309,6 @@ def attach_matching_tickets(incident: Incident, *, scope: Scope, actor=None) -> 
         on_conflict="ON CONFLICT (incident_id, ticket_id) DO NOTHING",
         returning="ticket_id",
     )
-    if ticket_ids:
-        # The new links are exactly this incident's auto links stamped with ``now``.
-        _insert_select(
-            TicketEvent,
-            _link_event_columns(incident, actor=actor, now=now, kind=TicketEvent.Kind.INCIDENT_LINKED),
-            IncidentTicketLink.objects.filter(
-                incident=incident, origin=IncidentTicketLink.Origin.AUTO, created_at=now
-            ),
-        )
-    return ticket_ids
-
-
-def _link_event_columns(incident: Incident, *, actor, now: datetime, kind: str, reason: str = "") -> dict:
-    data = {"incident": incident.pk, "title": incident.title, "origin": IncidentTicketLink.Origin.AUTO}
-    if reason:
-        data["reason"] = reason
-    return {
-        "ticket": F("ticket_id"),
-        "kind": Value(kind),
-        # Cast: a bare NULL in a sub-select would be typed text on PostgreSQL.
-        "actor": Cast(Value(actor.pk if actor else None), output_field=models.BigIntegerField()),
-        "public": Value(False),
-        "body": Value(""),
-        "data": _json(data),
-        "created_at": Value(now, output_field=models.DateTimeField()),
-    }
 
 
 def reattach_system_detached(incident: Incident, *, scope: Scope) -> list[int]:
@@ -346,7 +329,7 @@ def reattach_system_detached(incident: Incident, *, scope: Scope) -> list[int]:
     return ticket_ids
 
 
-def detach_no_longer_covered(incident: Incident, *, scope: Scope, actor=None) -> int:
+def detach_no_longer_covered(incident: Incident, *, scope: Scope) -> int:
     """After a scope narrowed: detach (set-based) the attached auto links whose ticket is outside it.
 
     Compared on the scope's dimensions only — a ticket that has since been resolved, or is older
@@ -357,18 +340,6 @@ def detach_no_longer_covered(incident: Incident, *, scope: Scope, actor=None) ->
         incident=incident, origin=IncidentTicketLink.Origin.AUTO, detached_at__isnull=True
     ).exclude(ticket__in=Ticket.objects.filter(scope.dimensions_q()).values("id"))
     count = qs.update(detached_at=now, detach_reason=REASON_SCOPE_NARROWED)
-    if count:
-        _insert_select(
-            TicketEvent,
-            _link_event_columns(
-                incident,
-                actor=actor,
-                now=now,
-                kind=TicketEvent.Kind.INCIDENT_DETACHED,
-                reason=REASON_SCOPE_NARROWED,
-            ),
-            IncidentTicketLink.objects.filter(incident=incident, detached_at=now, detached_by__isnull=True),
-        )
     return count
 
 
@@ -396,26 +367,77 @@ def covering_q(*, service_id: int | None, area: Area | None, equipment_id: int |
     )
 
 
-def candidate_incidents(ticket: Ticket) -> models.QuerySet[Incident]:
+# The ticket side runs on every ticket opened, so its two statements are written out once as SQL
+# (compiling the equivalent ORM expression costs more than running it). Plain SQL that PostgreSQL
+# and SQLite both accept; each EXISTS is an index probe on a through table's (incident, x) index.
+_CANDIDATES_SQL = """
+SELECT i.id, i.title, i.kind, i.started_at, i.keywords
+FROM incidents_incident i
+WHERE i.status <> 'resolved'
+  AND (i.kind = 'known-issue' OR i.started_at <= %s)
+  AND (NOT EXISTS (SELECT 1 FROM incidents_incident_services s WHERE s.incident_id = i.id)
+       OR EXISTS (SELECT 1 FROM incidents_incident_services s
+                  WHERE s.incident_id = i.id AND s.service_id = %s))
+  AND (NOT EXISTS (SELECT 1 FROM incidents_incident_areas a WHERE a.incident_id = i.id)
+       OR EXISTS (SELECT 1 FROM incidents_incident_areas a JOIN customers_area ar ON ar.id = a.area_id
+                  WHERE a.incident_id = i.id AND ar.path IN ({paths})))
+  AND (NOT EXISTS (SELECT 1 FROM incidents_incident_equipment e WHERE e.incident_id = i.id)
+       OR EXISTS (SELECT 1 FROM incidents_incident_equipment e
+                  WHERE e.incident_id = i.id AND e.equipmentmodel_id = %s))
+"""
+
+_SCOPES_SQL = """
+SELECT s.incident_id, 'service', x.id, x.code, '' FROM incidents_incident_services s
+    JOIN customers_service x ON x.id = s.service_id WHERE s.incident_id IN ({ids})
+UNION ALL
+SELECT a.incident_id, 'area', x.id, x.code, x.path FROM incidents_incident_areas a
+    JOIN customers_area x ON x.id = a.area_id WHERE a.incident_id IN ({ids})
+UNION ALL
+SELECT e.incident_id, 'equipment', x.id, x.code, '' FROM incidents_incident_equipment e
+    JOIN customers_equipmentmodel x ON x.id = e.equipmentmodel_id WHERE e.incident_id IN ({ids})
+"""
+
+
+def candidate_incidents(ticket: Ticket) -> list[Incident]:
     """Active incidents whose service/area/equipment/time scope covers ``ticket`` (keywords aside)."""
-    return (
-        Incident.objects.active()
-        .filter(
-            Q(kind=Incident.Kind.KNOWN_ISSUE)
-            | Q(started_at__lte=ticket.created_at + settings.INCIDENT_LOOKBACK)
-        )
-        .filter(
-            covering_q(
-                service_id=ticket.service_id,
-                area=ticket.area if ticket.area_id else None,
-                equipment_id=ticket.equipment_id,
-            )
-        )
-        .order_by()
-    )
+    # A listed area covers the ticket when it is the ticket's area or one of its ancestors.
+    path = ticket.area.path if ticket.area_id else ""
+    paths = [path[: i + 1] for i, ch in enumerate(path) if ch == "/"] or [""]
+    sql = _CANDIDATES_SQL.format(paths=", ".join(["%s"] * len(paths)))
+    params = [ticket.created_at + settings.INCIDENT_LOOKBACK, ticket.service_id, *paths, ticket.equipment_id]
+    return list(Incident.objects.raw(sql, params))
 
 
-def match_ticket(ticket: Ticket, *, created: bool, actor=None) -> TicketMatch:
+def scopes_of(incidents: Sequence[Incident]) -> dict[int, Scope]:
+    """The scopes of several incidents in one query."""
+    if not incidents:
+        return {}
+    ids = [i.pk for i in incidents]
+    rows: dict[int, dict[str, list]] = {pk: {"service": [], "area": [], "equipment": []} for pk in ids}
+    with connection.cursor() as cursor:
+        cursor.execute(_SCOPES_SQL.format(ids=", ".join(["%s"] * len(ids))), ids * 3)
+        for incident_id, dimension, pk, code, path in cursor.fetchall():
+            rows[incident_id][dimension].append((pk, code, path))
+    scopes = {}
+    for incident in incidents:
+        r = rows[incident.pk]
+        scopes[incident.pk] = Scope(
+            service_ids=tuple(x[0] for x in r["service"]),
+            service_codes=tuple(x[1] for x in r["service"]),
+            area_ids=tuple(x[0] for x in r["area"]),
+            area_paths=tuple(x[2] for x in r["area"]),
+            area_codes=tuple(x[1] for x in r["area"]),
+            equipment_ids=tuple(x[0] for x in r["equipment"]),
+            equipment_codes=tuple(x[1] for x in r["equipment"]),
+            keywords=tuple(normalise_keywords(incident.keywords)),
+            since=None
+            if incident.kind == Incident.Kind.KNOWN_ISSUE
+            else incident.started_at - settings.INCIDENT_LOOKBACK,
+        )
+    return scopes
+
+
+def match_ticket(ticket: Ticket, *, created: bool) -> TicketMatch:
     """Link ``ticket`` to every active incident that covers it; call inside the ticket's transaction.
 
     Re-running is harmless: existing rows are never overwritten, so a person's detach is remembered.
@@ -429,7 +451,7 @@ def match_ticket(ticket: Ticket, *, created: bool, actor=None) -> TicketMatch:
     now = timezone.now()
     matched = [
         incident
-        for incident in candidate_incidents(ticket).only("id", "title", "kind", "started_at", "keywords")
+        for incident in candidate_incidents(ticket)
         if keywords_match(incident.keywords or (), ticket.subject, ticket.description)
     ]
     detached: list[int] = []
@@ -453,9 +475,8 @@ def match_ticket(ticket: Ticket, *, created: bool, actor=None) -> TicketMatch:
             stale.update(detached_at=now, detach_reason=REASON_TICKET_CHANGED)
     new = [i for i in matched if i.pk not in existing]
     if new:
-        models.prefetch_related_objects(new, "services", "areas", "equipment")
         guessed = ticket.service_source == Ticket.Source.TEXT
-        scopes = {i.pk: Scope.of(i) for i in new}
+        scopes = scopes_of(new)
         IncidentTicketLink.objects.bulk_create(
             [
                 IncidentTicketLink(
@@ -470,25 +491,4 @@ def match_ticket(ticket: Ticket, *, created: bool, actor=None) -> TicketMatch:
             ],
             ignore_conflicts=True,
         )
-    events = [
-        TicketEvent(
-            ticket=ticket,
-            kind=TicketEvent.Kind.INCIDENT_LINKED,
-            actor=actor,
-            created_at=now,
-            data={"incident": i.pk, "title": i.title, "origin": IncidentTicketLink.Origin.AUTO},
-        )
-        for i in new
-    ] + [
-        TicketEvent(
-            ticket=ticket,
-            kind=TicketEvent.Kind.INCIDENT_DETACHED,
-            actor=actor,
-            created_at=now,
-            data={"incident": pk, "origin": IncidentTicketLink.Origin.AUTO, "reason": REASON_TICKET_CHANGED},
-        )
-        for pk in detached
-    ]
-    if events:
-        TicketEvent.objects.bulk_create(events)
     return TicketMatch(new, detached)

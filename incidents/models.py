@@ -168,18 +168,31 @@ class IncidentTicketLink(models.Model):
         AUTO = "auto", _("Matched automatically")
         AGENT = "agent", _("Linked by a person")
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="links")
+    # Fewer indexes, faster set-based inserts (100,000 links per declaration): the unique
+    # (incident, ticket) constraint serves incident → tickets; the ticket index serves a ticket's links.
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="links", db_index=False)
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="incident_links")
     score = models.FloatField(_("score"), default=1.0)
     reasons = models.JSONField(_("reasons"), default=dict)
     origin = models.CharField(_("linked by"), max_length=8, choices=Origin.choices, default=Origin.AUTO)
+    # Not indexed: nothing looks links up by person (deleting a user scans, which is rare).
     linked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("linked"), default=timezone.now)
     detached_at = models.DateTimeField(_("detached"), null=True, blank=True)
     detached_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     detach_reason = models.CharField(_("why detached"), max_length=300, blank=True)
 
@@ -190,14 +203,6 @@ class IncidentTicketLink(models.Model):
             models.UniqueConstraint(fields=["incident", "ticket"], name="link_incident_ticket_unique"),
             models.CheckConstraint(
                 condition=models.Q(origin__in=["auto", "agent"]), name="link_origin_valid"
-            ),
-        ]
-        indexes = [
-            # A ticket's incidents (ticket page, look-up); the unique constraint covers incident → tickets.
-            models.Index(
-                fields=["ticket"],
-                condition=models.Q(detached_at__isnull=True),
-                name="link_attached_ticket_idx",
             ),
         ]
 

@@ -10,7 +10,7 @@ from incidents.signals import incident_linked
 def link_changed_ticket(sender, *, ticket, created: bool, actor=None, **kwargs) -> None:
     """A ticket was opened or changed: link it to the active incidents that explain it, inside the
     ticket's transaction (so the agent sees the link at once and it commits with the ticket)."""
-    result = matching.match_ticket(ticket, created=created, actor=actor)
+    result = matching.match_ticket(ticket, created=created)
     for incident in result.linked:
         incident_linked.send(
             sender=Incident,

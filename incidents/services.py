@@ -98,8 +98,8 @@ def incident_declare(
 ) -> DeclareResult:
     """Declare an incident and link every open ticket its scope covers, in one transaction.
 
-    Guarantees: the links are written set-based (one INSERT…SELECT, plus one for the timeline
-    entries); a ticket opened concurrently is linked exactly once, by this call or by its own
+    Guarantees: the links are written set-based (one INSERT…SELECT, whatever the number of
+    tickets; the link rows are the tickets' timeline record); a ticket opened concurrently is linked exactly once, by this call or by its own
     matching (``incidents.matching``). Sends ``incident_declared`` and, when tickets were linked,
     ``incident_linked`` (origin "auto") inside the transaction.
     """
@@ -144,7 +144,7 @@ def incident_declare(
     )
     # After the incident and its scope are written, before matching: see matching.py.
     matching.lock_for_declaration()
-    ticket_ids = matching.attach_matching_tickets(incident, scope=scope, actor=actor)
+    ticket_ids = matching.attach_matching_tickets(incident, scope=scope)
     affected = scope.subscriptions().count()
     incident_declared.send(sender=Incident, incident=incident, actor=actor, linked_count=len(ticket_ids))
     if ticket_ids:
@@ -197,9 +197,9 @@ def incident_change_scope(
     incident.save(update_fields=["keywords", "updated_at"])
     scope = matching.Scope.of(incident)
     matching.lock_for_declaration()
-    detached = matching.detach_no_longer_covered(incident, scope=scope, actor=actor)
+    detached = matching.detach_no_longer_covered(incident, scope=scope)
     reattached = matching.reattach_system_detached(incident, scope=scope)
-    ticket_ids = matching.attach_matching_tickets(incident, scope=scope, actor=actor)
+    ticket_ids = matching.attach_matching_tickets(incident, scope=scope)
     incident_updated.send(sender=Incident, incident=incident, actor=actor, update=None, scope_changed=True)
     if ticket_ids or reattached:
         incident_linked.send(

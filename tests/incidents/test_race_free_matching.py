@@ -10,8 +10,9 @@ from django.db import connection, transaction
 from customers.models import Area, EquipmentModel, Service, Subscription
 from incidents import matching
 from incidents.models import Incident, IncidentTicketLink
+from incidents.signals import incident_linked
 from tests import factories
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Ticket
 from tickets.services import ticket_open
 
 pytestmark = pytest.mark.postgres
@@ -67,6 +68,14 @@ def test_tickets_opened_during_declarations_are_linked_exactly_once(catalogue, o
     openers, declarers = 4, len(scopes)
     start = threading.Barrier(openers + declarers)
     errors: list[BaseException] = []
+    announced: list[tuple[int, int]] = []  # (incident id, ticket id) per incident_linked ticket
+    guard = threading.Lock()
+
+    def record(sender, *, incident, ticket_ids, **kwargs):
+        with guard:
+            announced.extend((incident.pk, t) for t in ticket_ids)
+
+    incident_linked.connect(record, weak=False, dispatch_uid="test.race.record")
 
     def open_tickets(n: int) -> None:
         try:
@@ -112,6 +121,7 @@ def test_tickets_opened_during_declarations_are_linked_exactly_once(catalogue, o
         t.start()
     for t in threads:
         t.join(60)
+    incident_linked.disconnect(dispatch_uid="test.race.record")
     assert not errors, errors
     assert Ticket.objects.count() == 6 + openers * 15
     assert Incident.objects.count() == declarers
@@ -130,10 +140,6 @@ def test_tickets_opened_during_declarations_are_linked_exactly_once(catalogue, o
         )
         assert expected, f"{incident} should cover some tickets"
         assert sorted(linked) == sorted(expected), incident.title  # every match linked, nothing else
-        # Exactly once: one link row and one timeline entry per ticket, whichever side linked it.
-        events = list(
-            TicketEvent.objects.filter(kind="incident-linked", data__incident=incident.pk).values_list(
-                "ticket_id", flat=True
-            )
-        )
-        assert sorted(events) == sorted(expected), incident.title
+        # Exactly once: one row, and one announcement (alerts follow it), whichever side linked it.
+        told = [t for i, t in announced if i == incident.pk]
+        assert sorted(told) == sorted(expected), incident.title

@@ -9,7 +9,6 @@ from incidents.models import IncidentTicketLink
 from incidents.services import incident_change_scope, incident_link_ticket, incident_resolve
 from supportdesk.api import DomainError
 from tests.factories import declare_incident
-from tickets.models import TicketEvent
 from tickets.services import ticket_set_status
 
 
@@ -41,7 +40,6 @@ def test_narrowing_detaches_auto_links_that_no_longer_match(catalogue, ticket_in
     row = IncidentTicketLink.objects.get(incident=incident, ticket=taby)
     assert row.detach_reason == REASON_SCOPE_NARROWED and row.detached_by is None
     assert result.detached_count == 1
-    assert TicketEvent.objects.filter(ticket=taby, kind="incident-detached").count() == 1
 
 
 def test_narrowing_keeps_links_a_person_made(catalogue, ticket_in, ops, tech):

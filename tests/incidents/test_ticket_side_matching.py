@@ -44,20 +44,14 @@ def test_keywords_are_matched_case_insensitively_on_the_ticket_side(catalogue, t
     assert links_of(ticket_in(subject="netti ei toimi")) == []
 
 
-def test_the_ticket_timeline_records_the_link(catalogue, ticket_in, ops):
+def test_automatic_links_are_their_own_record_not_timeline_events(catalogue, ticket_in, ops):
+    before = ticket_in(service=catalogue.email)
     incident = declare_incident(actor=ops, services=[catalogue.email]).incident
-    ticket = ticket_in(service=catalogue.email)
-    event = TicketEvent.objects.get(ticket=ticket, kind="incident-linked")
-    assert event.data["incident"] == incident.pk
-    assert event.public is False
-
-
-def test_declaring_writes_a_timeline_entry_per_linked_ticket(catalogue, ticket_in, ops):
-    tickets = [ticket_in(service=catalogue.email) for _ in range(3)]
-    incident = declare_incident(actor=ops, services=[catalogue.email]).incident
-    events = TicketEvent.objects.filter(kind="incident-linked", ticket__in=tickets)
-    assert sorted(e.ticket_id for e in events) == sorted(t.pk for t in tickets)
-    assert all(e.data["incident"] == incident.pk and e.actor == ops for e in events)
+    after = ticket_in(service=catalogue.email)
+    assert not TicketEvent.objects.filter(kind="incident-linked").exists()
+    for ticket in (before, after):
+        [link] = links_of(ticket)
+        assert link.incident == incident and link.created_at is not None and link.reasons
 
 
 def test_a_resolved_incident_links_no_new_tickets(catalogue, ticket_in, ops):
