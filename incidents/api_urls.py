@@ -1,3 +1,23 @@
+"""Incidents API routes, included at /api/v1/ by supportdesk/api_urls.py."""
+
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from incidents import apis
+
+urlpatterns = [
+    path("incidents/", apis.IncidentCollectionApi.as_view(), name="api-incidents"),
+    path("incidents/preview/", apis.IncidentPreviewApi.as_view(), name="api-incident-preview"),
+    path("incidents/<int:pk>/", apis.IncidentDetailApi.as_view(), name="api-incident"),
+    path("incidents/<int:pk>/updates/", apis.IncidentPostUpdateApi.as_view(), name="api-incident-updates"),
+    path("incidents/<int:pk>/resolve/", apis.IncidentResolveApi.as_view(), name="api-incident-resolve"),
+    path("incidents/<int:pk>/tickets/", apis.IncidentTicketsApi.as_view(), name="api-incident-tickets"),
+    path(
+        "incidents/<int:pk>/tickets/<str:reference>/",
+        apis.IncidentTicketDetachApi.as_view(),
+        name="api-incident-ticket",
+    ),
+    path("status/", apis.StatusApi.as_view(), name="api-status"),
+    path("lookup/", apis.LookupApi.as_view(), name="api-lookup"),
+]

@@ -63,3 +63,84 @@ def recently_resolved(*, days: int = 3) -> models.QuerySet[Incident]:
     return Incident.objects.filter(status=Incident.Status.RESOLVED, resolved_at__gte=since).order_by(
         "-resolved_at"
     )
+
+
+def public_active_incidents() -> list[Incident]:
+    """Active incidents for the public status page/API, each with ``public_updates`` (newest first)."""
+    from django.db.models import Prefetch
+
+    from incidents.models import IncidentUpdate
+
+    return list(
+        Incident.objects.active()
+        .prefetch_related(
+            Prefetch(
+                "updates",
+                queryset=IncidentUpdate.objects.filter(public=True).order_by("-created_at", "-id"),
+                to_attr="public_updates",
+            )
+        )
+        .order_by("-severity", "-started_at")
+    )
+
+
+def normalise_phone(phone: str) -> str:
+    """``+46 70-123 45 67`` and ``0046701234567`` → ``+46701234567`` (how CustomerPhone stores it)."""
+    digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    return digits
+
+
+def find_customer(*, phone: str = "", customer: str = "", email: str = "") -> Customer | None:
+    """The caller's customer by phone number, customer number or e-mail (first given wins)."""
+    from customers.models import CustomerPhone
+
+    if phone:
+        found = CustomerPhone.objects.filter(number=normalise_phone(phone)).select_related("customer").first()
+        return found.customer if found else None
+    if customer:
+        return Customer.objects.filter(number=customer.strip()).first()
+    if email:
+        return Customer.objects.filter(email__iexact=email.strip()).order_by("number").first()
+    return None
+
+
+def caller_overview(customer: Customer) -> dict:
+    """What an agent (or an IVR) needs about a caller: subscriptions, open tickets, and the active
+    incidents that affect them — by covering a subscription or by being linked to an open ticket —
+    with the agent script, workaround and ETA. A fixed number of queries."""
+    subscriptions = list(
+        customer.subscriptions.filter(active=True).select_related("customer", "service", "area", "equipment")
+    )
+    open_tickets = list(
+        Ticket.objects.open()
+        .filter(customer=customer)
+        .select_related("customer", "service", "area")
+        .order_by("-created_at")
+    )
+    links = list(
+        IncidentTicketLink.objects.filter(ticket__in=open_tickets, detached_at__isnull=True)
+        .exclude(incident__status=Incident.Status.RESOLVED)
+        .select_related("incident")
+    )
+    incidents = {i.pk: i for i in active_incidents_for_customer(customer)}
+    for link in links:
+        incidents.setdefault(link.incident_id, link.incident)
+    tickets_by_pk = {t.pk: t for t in open_tickets}
+    for incident in incidents.values():
+        incident.linked_tickets = [
+            tickets_by_pk[link.ticket_id].reference for link in links if link.incident_id == incident.pk
+        ]
+    return {
+        "customer": {
+            "number": customer.number,
+            "name": customer.name,
+            "email": customer.email,
+            "language": customer.language,
+            "phones": [p.number for p in customer.phones.all()],
+        },
+        "subscriptions": subscriptions,
+        "open_tickets": open_tickets,
+        "incidents": sorted(incidents.values(), key=lambda i: (-i.severity, i.started_at)),
+    }

@@ -1,0 +1,480 @@
+"""Incidents API (v1): declare, preview, update, resolve, link and detach tickets; status; look-up.
+
+One class per operation (a path with two methods has one class whose methods each have their own
+input and output serializers). Services raise ``DomainError``; ``supportdesk.api`` maps it to HTTP.
+Natural keys (``code``) for services, areas and equipment.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customers.models import Area, EquipmentModel, Service
+from incidents import selectors, services
+from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
+from supportdesk.api import DomainError
+from supportdesk.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
+from tickets.models import Ticket
+
+OPS_ROLES = (OPS, ADMIN)
+LINKING_ROLES = (AGENT, TECH, OPS, ADMIN)
+
+
+# --- fields ---------------------------------------------------------------------------------------
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "description": "Taken as English."},
+            {
+                "type": "object",
+                "properties": {lang: {"type": "string"} for lang in services.LANGUAGES},
+                "additionalProperties": False,
+            },
+        ]
+    }
+)
+class LocalizedTextField(serializers.Field):
+    """A text per language: ``"text"`` (English) or ``{"sv": ..., "fi": ..., "en": ...}``."""
+
+    default_error_messages = {
+        "invalid": "Give a string, or an object with sv/fi/en keys and string values.",
+        "language": "Unknown language {lang}: use sv, fi or en.",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            return {"en": data.strip()} if data.strip() else {}
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            self.fail("invalid")
+        for lang in data:
+            if lang not in services.LANGUAGES:
+                self.fail("language", lang=lang)
+        return {lang: text.strip() for lang, text in data.items() if text.strip()}
+
+    def to_representation(self, value):
+        return value or {}
+
+
+def _codes(model, **kwargs) -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(
+        slug_field="code", queryset=model.objects.all(), many=True, required=False, **kwargs
+    )
+
+
+# --- serializers ----------------------------------------------------------------------------------
+
+
+class ScopeInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Incident.Kind.choices, default=Incident.Kind.OUTAGE)
+    services = _codes(Service)
+    areas = _codes(Area)
+    equipment = _codes(EquipmentModel)
+    keywords = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=50, default=list
+    )
+    started_at = serializers.DateTimeField(required=False)
+
+
+class DeclareInputSerializer(ScopeInputSerializer):
+    title = serializers.CharField(max_length=200)
+    severity = serializers.ChoiceField(choices=Incident.Severity.choices, default=Incident.Severity.MAJOR)
+    public_message = LocalizedTextField()
+    agent_script = LocalizedTextField(required=False, allow_null=True)
+    workaround = LocalizedTextField(required=False, allow_null=True)
+    eta = serializers.DateTimeField(required=False, allow_null=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20000, default="")
+
+
+class IncidentUpdateOutputSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = IncidentUpdate
+        fields = ["id", "public", "message", "status", "author", "created_at"]
+
+
+class IncidentOutputSerializer(serializers.ModelSerializer):
+    services = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    areas = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    equipment = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "title",
+            "kind",
+            "severity",
+            "status",
+            "source",
+            "started_at",
+            "detected_at",
+            "eta",
+            "resolved_at",
+            "description",
+            "public_message",
+            "agent_script",
+            "workaround",
+            "services",
+            "areas",
+            "equipment",
+            "keywords",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class IncidentDetailOutputSerializer(IncidentOutputSerializer):
+    updates = IncidentUpdateOutputSerializer(many=True, read_only=True)
+
+    class Meta(IncidentOutputSerializer.Meta):
+        fields = [*IncidentOutputSerializer.Meta.fields, "updates"]
+
+
+class DeclareOutputSerializer(IncidentOutputSerializer):
+    linked_tickets = serializers.IntegerField(read_only=True)
+    affected_subscriptions = serializers.IntegerField(read_only=True)
+
+    class Meta(IncidentOutputSerializer.Meta):
+        fields = [*IncidentOutputSerializer.Meta.fields, "linked_tickets", "affected_subscriptions"]
+
+
+class TicketBriefSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    subject = serializers.CharField()
+    status = serializers.CharField()
+    customer = serializers.CharField(source="customer.number")
+    service = serializers.CharField(source="service.code", default=None)
+    area = serializers.CharField(source="area.code", default=None)
+    created_at = serializers.DateTimeField()
+
+
+class SubscriptionBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    customer = serializers.CharField(source="customer.number")
+    service = serializers.CharField(source="service.code")
+    area = serializers.CharField(source="area.code")
+    equipment = serializers.CharField(source="equipment.code", default=None)
+    plan = serializers.CharField()
+    address = serializers.CharField()
+
+
+class PreviewOutputSerializer(serializers.Serializer):
+    linked_tickets = serializers.IntegerField(source="ticket_count")
+    affected_subscriptions = serializers.IntegerField(source="subscription_count")
+    tickets = TicketBriefSerializer(many=True)
+    subscriptions = SubscriptionBriefSerializer(many=True)
+
+
+class UpdateInputSerializer(serializers.Serializer):
+    message = LocalizedTextField()
+    public = serializers.BooleanField(default=True)
+    status = serializers.ChoiceField(
+        choices=[c for c in Incident.Status.choices if c[0] != Incident.Status.RESOLVED], required=False
+    )
+    eta = serializers.DateTimeField(required=False)
+
+
+class ResolveInputSerializer(serializers.Serializer):
+    message = LocalizedTextField(required=False, allow_null=True)
+
+
+class LinkOutputSerializer(serializers.ModelSerializer):
+    ticket = TicketBriefSerializer(read_only=True)
+    linked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    detached_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = IncidentTicketLink
+        fields = [
+            "ticket",
+            "score",
+            "reasons",
+            "origin",
+            "linked_by",
+            "created_at",
+            "detached_at",
+            "detached_by",
+            "detach_reason",
+        ]
+
+
+class LinkInputSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=30)
+
+    def validate_reference(self, value: str) -> Ticket:
+        ticket = Ticket.objects.by_reference(value).select_related("customer", "service", "area").first()
+        if ticket is None:
+            raise serializers.ValidationError("No ticket with this reference.")
+        return ticket
+
+
+class DetachInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class PublicUpdateSerializer(serializers.Serializer):
+    message = serializers.DictField(child=serializers.CharField())
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PublicIncidentSerializer(serializers.Serializer):
+    """What anyone may read: never the internal description, agent script or workaround."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    kind = serializers.CharField()
+    severity = serializers.IntegerField()
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    eta = serializers.DateTimeField()
+    public_message = serializers.DictField(child=serializers.CharField())
+    updates = PublicUpdateSerializer(many=True, source="public_updates")
+
+
+class StatusOutputSerializer(serializers.Serializer):
+    incidents = PublicIncidentSerializer(many=True)
+
+
+class LookupIncidentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    kind = serializers.CharField()
+    severity = serializers.IntegerField()
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    eta = serializers.DateTimeField()
+    public_message = serializers.DictField(child=serializers.CharField())
+    agent_script = serializers.DictField(child=serializers.CharField())
+    workaround = serializers.DictField(child=serializers.CharField())
+    linked_tickets = serializers.ListField(child=serializers.CharField())
+
+
+class LookupOutputSerializer(serializers.Serializer):
+    customer = serializers.DictField()
+    subscriptions = SubscriptionBriefSerializer(many=True)
+    open_tickets = TicketBriefSerializer(many=True)
+    incidents = LookupIncidentSerializer(many=True)
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def _incident(pk: int) -> Incident:
+    return get_object_or_404(Incident.objects.prefetch_related("services", "areas", "equipment"), pk=pk)
+
+
+def _ticket(reference: str) -> Ticket:
+    ticket = Ticket.objects.by_reference(reference).select_related("customer", "service", "area").first()
+    if ticket is None:
+        raise DomainError("No ticket with this reference.", field="reference", status_code=404)
+    return ticket
+
+
+def _scope_kwargs(data: dict) -> dict:
+    return {
+        "kind": data["kind"],
+        "services": data.get("services", []),
+        "areas": data.get("areas", []),
+        "equipment": data.get("equipment", []),
+        "keywords": data.get("keywords", []),
+        "started_at": data.get("started_at"),
+    }
+
+
+# --- APIs -----------------------------------------------------------------------------------------
+
+
+class IncidentCollectionApi(APIView):
+    """GET: list incidents (staff). POST: declare one (ops)."""
+
+    def get_permissions(self):
+        roles = OPS_ROLES if self.request.method == "POST" else STAFF_ROLES
+        return [HasRole.of(*roles)()]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, description="active, resolved, or a status")],
+        responses=IncidentOutputSerializer(many=True),
+    )
+    def get(self, request):
+        qs = Incident.objects.prefetch_related("services", "areas", "equipment").order_by(
+            "-started_at", "-id"
+        )
+        wanted = request.query_params.get("status")
+        if wanted == "active":
+            qs = qs.active()
+        elif wanted:
+            if wanted not in Incident.Status.values:
+                raise DomainError("Unknown status.", field="status")
+            qs = qs.filter(status=wanted)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(IncidentOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=DeclareInputSerializer, responses={201: DeclareOutputSerializer})
+    def post(self, request):
+        body = DeclareInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        result = services.incident_declare(
+            title=data["title"],
+            severity=data["severity"],
+            public_message=data["public_message"],
+            agent_script=data.get("agent_script"),
+            workaround=data.get("workaround"),
+            eta=data.get("eta"),
+            description=data["description"],
+            actor=request.user,
+            **_scope_kwargs(data),
+        )
+        incident = result.incident
+        incident.linked_tickets = result.linked_count
+        incident.affected_subscriptions = result.affected_subscriptions
+        return Response(DeclareOutputSerializer(incident).data, status=status.HTTP_201_CREATED)
+
+
+class IncidentPreviewApi(APIView):
+    """What a declaration with this body would touch; writes nothing."""
+
+    permission_classes = [HasRole.of(*OPS_ROLES)]
+
+    @extend_schema(request=DeclareInputSerializer, responses=PreviewOutputSerializer)
+    def post(self, request):
+        body = ScopeInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        preview = services.incident_preview(**_scope_kwargs(body.validated_data))
+        return Response(PreviewOutputSerializer(preview).data)
+
+
+class IncidentDetailApi(APIView):
+    permission_classes = [HasRole.of(*STAFF_ROLES)]
+
+    @extend_schema(responses=IncidentDetailOutputSerializer)
+    def get(self, request, pk: int):
+        incident = get_object_or_404(
+            Incident.objects.prefetch_related(
+                "services",
+                "areas",
+                "equipment",
+                Prefetch("updates", queryset=IncidentUpdate.objects.select_related("author")),
+            ),
+            pk=pk,
+        )
+        return Response(IncidentDetailOutputSerializer(incident).data)
+
+
+class IncidentPostUpdateApi(APIView):
+    permission_classes = [HasRole.of(*OPS_ROLES)]
+
+    @extend_schema(request=UpdateInputSerializer, responses={201: IncidentUpdateOutputSerializer})
+    def post(self, request, pk: int):
+        incident = _incident(pk)
+        body = UpdateInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        update = services.incident_post_update(incident=incident, actor=request.user, **body.validated_data)
+        return Response(IncidentUpdateOutputSerializer(update).data, status=status.HTTP_201_CREATED)
+
+
+class IncidentResolveApi(APIView):
+    permission_classes = [HasRole.of(*OPS_ROLES)]
+
+    @extend_schema(request=ResolveInputSerializer, responses=IncidentOutputSerializer)
+    def post(self, request, pk: int):
+        incident = _incident(pk)
+        body = ResolveInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.incident_resolve(
+            incident=incident, actor=request.user, message=body.validated_data.get("message")
+        )
+        return Response(IncidentOutputSerializer(incident).data)
+
+
+class IncidentTicketsApi(APIView):
+    """GET: the incident's attached tickets (staff; paginated; constant queries). POST: link one by
+    reference (agent, tech, ops)."""
+
+    def get_permissions(self):
+        roles = LINKING_ROLES if self.request.method == "POST" else STAFF_ROLES
+        return [HasRole.of(*roles)()]
+
+    @extend_schema(responses=LinkOutputSerializer(many=True))
+    def get(self, request, pk: int):
+        incident = get_object_or_404(Incident, pk=pk)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(selectors.incident_tickets(incident), request, view=self)
+        return paginator.get_paginated_response(LinkOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=LinkInputSerializer, responses={201: LinkOutputSerializer})
+    def post(self, request, pk: int):
+        incident = _incident(pk)
+        body = LinkInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        link = services.incident_link_ticket(
+            incident=incident, ticket=body.validated_data["reference"], actor=request.user
+        )
+        return Response(LinkOutputSerializer(link).data, status=status.HTTP_201_CREATED)
+
+
+class IncidentTicketDetachApi(APIView):
+    permission_classes = [HasRole.of(*LINKING_ROLES)]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("reason", str, required=False)],
+        request=DetachInputSerializer,
+        responses=LinkOutputSerializer,
+    )
+    def delete(self, request, pk: int, reference: str):
+        incident = _incident(pk)
+        ticket = _ticket(reference)
+        data = request.data if isinstance(request.data, dict) and request.data else request.query_params
+        body = DetachInputSerializer(data=data)
+        body.is_valid(raise_exception=True)
+        link = services.incident_detach_ticket(
+            incident=incident, ticket=ticket, actor=request.user, reason=body.validated_data["reason"]
+        )
+        return Response(LinkOutputSerializer(link).data)
+
+
+class StatusApi(APIView):
+    """Public: the active incidents' public messages and public updates."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses=StatusOutputSerializer)
+    def get(self, request):
+        incidents = selectors.public_active_incidents()
+        return Response(StatusOutputSerializer({"incidents": incidents}).data)
+
+
+class LookupApi(APIView):
+    """Staff: a caller's customer, subscriptions, open tickets and the active incidents affecting them."""
+
+    permission_classes = [HasRole.of(*STAFF_ROLES)]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("phone", str, description="International form, e.g. +46701234567"),
+            OpenApiParameter("customer", str, description="Customer number"),
+            OpenApiParameter("email", str),
+        ],
+        responses=LookupOutputSerializer,
+    )
+    def get(self, request):
+        params = {k: request.query_params.get(k, "").strip() for k in ("phone", "customer", "email")}
+        if not any(params.values()):
+            raise DomainError("Give phone, customer or email.", field="phone")
+        customer = selectors.find_customer(**params)
+        if customer is None:
+            raise DomainError("No customer found.", status_code=404)
+        return Response(LookupOutputSerializer(selectors.caller_overview(customer)).data)
