@@ -371,7 +371,7 @@ def covering_q(*, service_id: int | None, area: Area | None, equipment_id: int |
 # (compiling the equivalent ORM expression costs more than running it). Plain SQL that PostgreSQL
 # and SQLite both accept; each EXISTS is an index probe on a through table's (incident, x) index.
 _CANDIDATES_SQL = """
-SELECT i.id, i.title, i.kind, i.started_at, i.keywords
+SELECT i.id, i.title, i.kind, i.started_at, i.keywords, i.updated_at
 FROM incidents_incident i
 WHERE i.status <> 'resolved'
   AND (i.kind = 'known-issue' OR i.started_at <= %s)
@@ -408,10 +408,26 @@ def candidate_incidents(ticket: Ticket) -> list[Incident]:
     return list(Incident.objects.raw(sql, params))
 
 
+# Scopes by (incident id, updated_at): services bump ``updated_at`` on every scope change, so a
+# ticket matched against a busy incident does not re-read its scope (one query fewer per ticket).
+# Only the *reasons* text comes from here; which incidents match is always decided by SQL.
+_scope_cache: dict[tuple[int, object], Scope] = {}
+_SCOPE_CACHE_SIZE = 2000
+
+
 def scopes_of(incidents: Sequence[Incident]) -> dict[int, Scope]:
-    """The scopes of several incidents in one query."""
-    if not incidents:
-        return {}
+    """The scopes of several incidents, in at most one query."""
+    cached = {i.pk: _scope_cache.get((i.pk, i.updated_at)) for i in incidents}
+    missing = [i for i in incidents if cached[i.pk] is None]
+    if missing:
+        if len(_scope_cache) > _SCOPE_CACHE_SIZE:
+            _scope_cache.clear()
+        for pk, scope in _read_scopes(missing).items():
+            cached[pk] = scope
+    return cached
+
+
+def _read_scopes(incidents: Sequence[Incident]) -> dict[int, Scope]:
     ids = [i.pk for i in incidents]
     rows: dict[int, dict[str, list]] = {pk: {"service": [], "area": [], "equipment": []} for pk in ids}
     with connection.cursor() as cursor:
@@ -434,6 +450,7 @@ def scopes_of(incidents: Sequence[Incident]) -> dict[int, Scope]:
             if incident.kind == Incident.Kind.KNOWN_ISSUE
             else incident.started_at - settings.INCIDENT_LOOKBACK,
         )
+        _scope_cache[(incident.pk, incident.updated_at)] = scopes[incident.pk]
     return scopes
 
 
