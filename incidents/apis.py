@@ -298,6 +298,8 @@ def _scope_kwargs(data: dict) -> dict:
 class IncidentCollectionApi(APIView):
     """GET: list incidents (staff). POST: declare one (ops)."""
 
+    permission_classes = [HasRole.of(*STAFF_ROLES)]
+
     def get_permissions(self):
         roles = OPS_ROLES if self.request.method == "POST" else STAFF_ROLES
         return [HasRole.of(*roles)()]
@@ -402,6 +404,8 @@ class IncidentResolveApi(APIView):
 class IncidentTicketsApi(APIView):
     """GET: the incident's attached tickets (staff; paginated; constant queries). POST: link one by
     reference (agent, tech, ops)."""
+
+    permission_classes = [HasRole.of(*STAFF_ROLES)]
 
     def get_permissions(self):
         roles = LINKING_ROLES if self.request.method == "POST" else STAFF_ROLES

@@ -16,6 +16,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("tickets.urls")),
     path("", include("incidents.urls")),
+    path("", include("incidents.public_urls")),  # "status", the public status page (no namespace)
     path("", include("notifications.urls")),
     path("api/v1/", include("supportdesk.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

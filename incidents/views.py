@@ -1,0 +1,308 @@
+"""Ops UI (declare, preview, update, resolve, link/detach), the agent fragments, the status page.
+
+Thin views: fetch and authorise, call one service, redirect or render a fragment.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers.models import Customer
+from incidents import selectors, services
+from incidents.forms import DeclareForm, ScopeForm, UpdateForm
+from incidents.models import Incident, IncidentUpdate
+from supportdesk.api import DomainError
+from supportdesk.i18n import text_in
+from supportdesk.roles import ADMIN, AGENT, OPS, TECH, has_role, role_required
+from tickets.selectors import get_ticket_for
+
+STAFF = (AGENT, TECH, OPS, ADMIN)
+OPS_ROLES = (OPS, ADMIN)
+LINKING = (AGENT, TECH, OPS, ADMIN)
+TICKETS_PER_PAGE = 50
+
+
+def workaround_steps(text: str) -> list[str]:
+    """One step per line, any "1." / "2)" / "-" the author typed removed (the template numbers them)."""
+    steps = []
+    for line in (text or "").splitlines():
+        line = line.strip().lstrip("-•*").strip()
+        head, _sep, rest = line.partition(" ")
+        if head.rstrip(".)").isdigit() and rest:
+            line = rest.strip()
+        if line:
+            steps.append(line)
+    return steps
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _back(request: HttpRequest, fallback: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(fallback)
+
+
+def _changed(request: HttpRequest, fallback: str) -> HttpResponse:
+    """htmx: an empty answer and an event the fragments listen for (they re-fetch); else redirect."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = "incidents-changed"
+        return response
+    return _back(request, fallback)
+
+
+# --- ops pages --------------------------------------------------------------------------------------
+
+
+@require_GET
+@role_required(*STAFF)
+def incident_list(request: HttpRequest) -> HttpResponse:
+    active = Incident.objects.active().prefetch_related("services", "areas", "equipment")
+    return render(
+        request,
+        "incidents/list.html",
+        {
+            "active": active.order_by("-severity", "-started_at"),
+            "resolved": selectors.recently_resolved(days=14)[:50],
+            "can_declare": has_role(request.user, *OPS_ROLES),
+        },
+    )
+
+
+@require_GET
+@role_required(*STAFF)
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(Incident.objects.prefetch_related("services", "areas", "equipment"), pk=pk)
+    links = Paginator(selectors.incident_tickets(incident), TICKETS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "incidents/detail.html",
+        {
+            "incident": incident,
+            "updates": IncidentUpdate.objects.filter(incident=incident)
+            .select_related("author")
+            .order_by("-created_at"),
+            "links": links,
+            "workaround_steps": workaround_steps(incident.workaround_in()),
+            "is_ops": has_role(request.user, *OPS_ROLES),
+            "update_form": UpdateForm(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*OPS_ROLES)
+def incident_declare(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = DeclareForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = services.incident_declare(
+                    title=data["title"],
+                    kind=data["kind"],
+                    severity=data["severity"],
+                    services=data["services"],
+                    areas=data["areas"],
+                    equipment=data["equipment"],
+                    keywords=data["keywords"],
+                    public_message=form.texts("public_message"),
+                    agent_script=form.texts("agent_script"),
+                    workaround=form.texts("workaround"),
+                    started_at=data["started_at"],
+                    eta=data["eta"],
+                    description=data["description"],
+                    actor=request.user,
+                )
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("Incident declared: %(count)d open tickets linked.") % {"count": result.linked_count},
+                )
+                return redirect("incidents:detail", result.incident.pk)
+    else:
+        # Pre-filled from a cluster of tickets (the escalations page links here with codes).
+        initial = {name: request.GET.getlist(name) for name in ("services", "areas", "equipment")}
+        form = DeclareForm(initial={k: v for k, v in initial.items() if v})
+    return render(request, "incidents/declare.html", {"form": form})
+
+
+@require_POST
+@role_required(*OPS_ROLES)
+def incident_preview(request: HttpRequest) -> HttpResponse:
+    """htmx fragment: what the scope in the form would touch. Writes nothing."""
+    form = ScopeForm(request.POST)
+    preview = None
+    if form.is_valid():
+        data = form.cleaned_data
+        preview = services.incident_preview(
+            kind=data["kind"],
+            services=data["services"],
+            areas=data["areas"],
+            equipment=data["equipment"],
+            keywords=data["keywords"],
+            started_at=data["started_at"],
+        )
+    return render(request, "incidents/_preview.html", {"form": form, "preview": preview})
+
+
+@require_POST
+@role_required(*OPS_ROLES)
+def incident_post_update(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=pk)
+    form = UpdateForm(request.POST)
+    if form.is_valid():
+        try:
+            services.incident_post_update(
+                incident=incident,
+                actor=request.user,
+                message=form.message(),
+                public=form.cleaned_data["public"],
+                status=form.cleaned_data["status"] or None,
+                eta=form.cleaned_data["eta"],
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Update posted."))
+    else:
+        messages.error(request, _("Check the update: %(errors)s") % {"errors": form.errors.as_text()})
+    return redirect("incidents:detail", pk)
+
+
+@require_POST
+@role_required(*OPS_ROLES)
+def incident_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=pk)
+    message = {lang: request.POST.get(f"message_{lang}", "") for lang in ("sv", "fi", "en")}
+    try:
+        services.incident_resolve(incident=incident, actor=request.user, message=message)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Incident resolved."))
+    return redirect("incidents:detail", pk)
+
+
+@require_POST
+@role_required(*LINKING)
+def incident_link_ticket(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=pk)
+    ticket = get_ticket_for(request.user, request.POST.get("reference", ""))
+    try:
+        services.incident_link_ticket(incident=incident, ticket=ticket, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return _changed(request, fallback=reverse("incidents:detail", args=[pk]))
+
+
+@require_POST
+@role_required(*LINKING)
+def ticket_link_incident(request: HttpRequest, reference: str) -> HttpResponse:
+    """From the ticket page: link this ticket to the incident picked in the fragment's select."""
+    ticket = get_ticket_for(request.user, reference)
+    incident = get_object_or_404(Incident, pk=_int(request.POST.get("incident")))
+    try:
+        services.incident_link_ticket(incident=incident, ticket=ticket, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return _changed(request, fallback=reverse("tickets:detail", args=[ticket.reference]))
+
+
+@require_POST
+@role_required(*LINKING)
+def incident_detach_ticket(request: HttpRequest, pk: int, reference: str) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=pk)
+    ticket = get_ticket_for(request.user, reference)
+    try:
+        services.incident_detach_ticket(
+            incident=incident, ticket=ticket, actor=request.user, reason=request.POST.get("reason", "")
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return _changed(request, fallback=reverse("incidents:detail", args=[pk]))
+
+
+# --- the agent's fragments ----------------------------------------------------------------------------
+
+
+def _incident_cards(incidents, *, language: str, links: dict) -> list[dict]:
+    return [
+        {
+            "incident": incident,
+            "link": links.get(incident.pk),
+            "script": text_in(incident.agent_script, language),
+            "steps": workaround_steps(text_in(incident.workaround, language)),
+        }
+        for incident in incidents
+    ]
+
+
+@require_GET
+@role_required(*STAFF)
+def incidents_for_ticket(request: HttpRequest, reference: str) -> HttpResponse:
+    """htmx fragment on the ticket page: the active incidents linked to this ticket or covering the
+    customer's subscriptions, in the customer's language, with detach buttons and a link picker."""
+    ticket = get_ticket_for(request.user, reference)
+    links = {link.incident_id: link for link in selectors.active_incidents_for_ticket(ticket)}
+    incidents = {pk: link.incident for pk, link in links.items()}
+    for incident in selectors.active_incidents_for_customer(ticket.customer):
+        incidents.setdefault(incident.pk, incident)
+    ordered = sorted(incidents.values(), key=lambda i: (i.pk not in links, -i.severity))
+    return render(
+        request,
+        "incidents/_for_ticket.html",
+        {
+            "ticket": ticket,
+            "cards": _incident_cards(ordered, language=ticket.customer.language, links=links),
+            "linkable": Incident.objects.active().exclude(pk__in=list(links)).order_by("-started_at")[:50]
+            if has_role(request.user, AGENT, TECH, OPS, ADMIN)
+            else [],
+        },
+    )
+
+
+@require_GET
+@role_required(*STAFF)
+def incidents_for_customer(request: HttpRequest, number: str) -> HttpResponse:
+    """htmx fragment for the caller look-up: active incidents touching this customer."""
+    customer = get_object_or_404(Customer, number=number)
+    overview = selectors.caller_overview(customer)
+    return render(
+        request,
+        "incidents/_for_ticket.html",
+        {
+            "customer": customer,
+            "cards": _incident_cards(overview["incidents"], language=customer.language, links={}),
+            "linkable": [],
+        },
+    )
+
+
+# --- public --------------------------------------------------------------------------------------------
+
+
+@require_GET
+def status_page(request: HttpRequest) -> HttpResponse:
+    """Public: what is wrong right now and what was fixed lately, in the visitor's language."""
+    active = selectors.public_active_incidents()
+    resolved = list(selectors.recently_resolved(days=3)[:10])
+    return render(request, "incidents/status.html", {"active": active, "resolved": resolved})
