@@ -565,7 +565,12 @@ class _Table:
                 continue
             if f.has_default():
                 self.columns.append(f.column)
-                extra.append(f.get_db_prep_save(f.get_default(), connection))
+                value = f.get_default()
+                # COPY takes plain values (_copy_line turns dicts into JSON); INSERT takes the
+                # driver's adapted ones.
+                extra.append(
+                    value if connection.vendor == "postgresql" else f.get_db_prep_save(value, connection)
+                )
             elif not f.null and getattr(f, "db_default", models.NOT_PROVIDED) is models.NOT_PROVIDED:
                 raise RuntimeError(f"{model.__name__}.{f.name} needs a value: teach supportdesk/seeding.py")
         self.columns = [by_attname[c].column if c in by_attname else c for c in self.columns]

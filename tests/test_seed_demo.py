@@ -21,6 +21,12 @@ from tickets.models import Ticket
 HOME_FOR = dict(roles.HOME_BY_ROLE)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Every seed hashes five demo passwords; PBKDF2 at full strength was most of these tests' time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def seed(customers: int = 30, **options) -> str:
     """Run the command as a person would and return what it printed."""
     from io import StringIO
