@@ -64,6 +64,19 @@ class LocalizedTextField(serializers.Field):
         return value or {}
 
 
+def _choice(choices, **kwargs) -> serializers.CharField:
+    """A choice as a plain string with its values in the description: the schema then needs no
+    shared enum named "kind"/"status" (areas and tickets have their own), and bad values still get a
+    400 naming the field."""
+    values = [str(value) for value, _label in choices]
+
+    def valid(value: str) -> None:
+        if value not in values:
+            raise serializers.ValidationError(f"“{value}” is not one of: {', '.join(values)}.")
+
+    return serializers.CharField(validators=[valid], help_text=f"One of: {', '.join(values)}.", **kwargs)
+
+
 def _codes(model, **kwargs) -> serializers.SlugRelatedField:
     return serializers.SlugRelatedField(
         slug_field="code", queryset=model.objects.all(), many=True, required=False, **kwargs
@@ -74,7 +87,7 @@ def _codes(model, **kwargs) -> serializers.SlugRelatedField:
 
 
 class ScopeInputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=Incident.Kind.choices, default=Incident.Kind.OUTAGE)
+    kind = _choice(Incident.Kind.choices, default=Incident.Kind.OUTAGE)
     services = _codes(Service)
     areas = _codes(Area)
     equipment = _codes(EquipmentModel)
@@ -86,7 +99,9 @@ class ScopeInputSerializer(serializers.Serializer):
 
 class DeclareInputSerializer(ScopeInputSerializer):
     title = serializers.CharField(max_length=200)
-    severity = serializers.ChoiceField(choices=Incident.Severity.choices, default=Incident.Severity.MAJOR)
+    severity = serializers.IntegerField(
+        min_value=1, max_value=3, default=Incident.Severity.MAJOR, help_text="1 minor, 2 major, 3 critical."
+    )
     public_message = LocalizedTextField()
     agent_script = LocalizedTextField(required=False, allow_null=True)
     workaround = LocalizedTextField(required=False, allow_null=True)
@@ -96,6 +111,7 @@ class DeclareInputSerializer(ScopeInputSerializer):
 
 class IncidentUpdateOutputSerializer(serializers.ModelSerializer):
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    status = serializers.CharField(read_only=True)
 
     class Meta:
         model = IncidentUpdate
@@ -103,6 +119,11 @@ class IncidentUpdateOutputSerializer(serializers.ModelSerializer):
 
 
 class IncidentOutputSerializer(serializers.ModelSerializer):
+    # Plain strings, not enums: see ``_choice``.
+    kind = serializers.CharField(read_only=True)
+    severity = serializers.IntegerField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    source = serializers.CharField(read_only=True)
     services = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     areas = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     equipment = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
@@ -178,9 +199,7 @@ class PreviewOutputSerializer(serializers.Serializer):
 class UpdateInputSerializer(serializers.Serializer):
     message = LocalizedTextField()
     public = serializers.BooleanField(default=True)
-    status = serializers.ChoiceField(
-        choices=[c for c in Incident.Status.choices if c[0] != Incident.Status.RESOLVED], required=False
-    )
+    status = _choice([c for c in Incident.Status.choices if c[0] != Incident.Status.RESOLVED], required=False)
     eta = serializers.DateTimeField(required=False)
 
 
@@ -191,6 +210,7 @@ class ResolveInputSerializer(serializers.Serializer):
 class LinkOutputSerializer(serializers.ModelSerializer):
     ticket = TicketBriefSerializer(read_only=True)
     linked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    origin = serializers.CharField(read_only=True)
     detached_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
