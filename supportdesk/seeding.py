@@ -659,6 +659,38 @@ def _row_checks_skipped(cursor) -> Iterator[None]:
     cursor.execute("SET LOCAL session_replication_role = origin")
 
 
+@contextmanager
+def _indexes_rebuilt_after(
+    model_list: Sequence[type[models.Model]], *, enabled: bool, stdout: Out = _quiet
+) -> Iterator[None]:
+    """Drop the secondary indexes of ``model_list``'s tables, run the block, re-create them — in
+    one transaction, so an error or a kill leaves every index in place. Primary keys and indexes
+    backing a constraint (unique, exclusion) stay and keep checking."""
+    if not enabled or connection.vendor != "postgresql":
+        yield
+        return
+    tables = [m._meta.db_table for m in model_list]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+            FROM pg_index i
+            WHERE i.indrelid = ANY(%s::regclass[])
+              AND NOT i.indisprimary
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+            """,
+            [tables],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {name}")  # name comes from regclass::text: already quoted
+        yield
+        started = time.monotonic()
+        for _, definition in indexes:
+            cursor.execute(definition)
+        stdout(f"  rebuilt {len(indexes)} indexes in {time.monotonic() - started:.1f} s")
+
+
 def _reset_sequences(cursor, model_list: Iterable[type[models.Model]]) -> None:
     # Ids were given explicitly; move each sequence past them so the ORM's next insert works.
     for sql in connection.ops.sequence_reset_sql(no_style(), list(model_list)):
@@ -674,6 +706,7 @@ def load_scale_data(
     seed: int = 20260101,
     chunk: int = 50_000,
     now: datetime | None = None,
+    rebuild_indexes: bool | None = None,
     stdout: Out = _quiet,
 ) -> ScaleResult:
     """Make sure ``customers`` generated customers exist, with phones, subscriptions and tickets.
@@ -684,6 +717,10 @@ def load_scale_data(
     (PostgreSQL: COPY; other databases: batched INSERT). Idempotent: customers already loaded
     (counted by their number prefix) are kept and only the missing ones are added. Not safe to run
     twice at the same time on one database.
+
+    ``rebuild_indexes`` (default: when adding 50,000 customers or more, PostgreSQL only) drops the
+    four tables' secondary indexes, loads, and builds them again, all in one transaction: building
+    an index once is much cheaper than maintaining a dozen of them row by row.
     """
     started = time.monotonic()
     now = now or timezone.now()
@@ -738,115 +775,119 @@ def load_scale_data(
     tickets_t = _Table(Ticket, ticket_cols)
 
     index = existing
-    while index < customers:
-        end = min(customers, index + chunk)
-        rnd = random.Random(seed * 1_000_003 + index)  # noqa: S311 - demo data, not secrets
-        with transaction.atomic(), connection.cursor() as cursor, _row_checks_skipped(cursor):
-            cust_id, phone_id = _next_id(Customer), _next_id(CustomerPhone)
-            sub_id, ticket_id = _next_id(Subscription), _next_id(Ticket)
-            for i in range(index + 1, end + 1):
-                country = country_pick(rnd)
-                area, _c, available, _w = cat.leaves[leaf_pick[country](rnd)]
-                lang = lang_pick[country](rnd)
-                first, last = rnd.choice(FIRST_NAMES[country]), rnd.choice(LAST_NAMES[country])
-                email = f"{first}.{last}{i % 1000}@{MAIL_DOMAINS[i % 3]}".lower().translate(_ASCII)
-                joined = now - timedelta(days=rnd.randint(30, 8 * 365))
-                customers_t.add(
-                    cust_id,
-                    f"{SCALE_NUMBER_PREFIX}{i:0{SCALE_NUMBER_DIGITS}d}",
-                    f"{first} {last}",
-                    email,
-                    lang,
-                    contact_pick(rnd),
-                    None,
-                    joined,
-                )
-                # E.164 mobile numbers, unique per generated customer.
-                mobile = f"+4670{i:07d}" if country == "se" else f"+35840{i:07d}"
-                phones_t.add(phone_id, cust_id, mobile)
-                phone_id += 1
-
-                # One connection, then add-ons, only where the area offers them (story 5).
-                wanted = [_pick_connection(rnd, available)]
-                if "email" in available and rnd.random() < 0.4:
-                    wanted.append("email")
-                if "iptv" in available and wanted[0] in ("broadband", "dsl") and rnd.random() < 0.25:
-                    wanted.append("iptv")
-                if "voip" in available and rnd.random() < 0.1:
-                    wanted.append("voip")
-                plan = "business" if rnd.random() < 0.08 else "private"
-                street = f"{rnd.choice(STREETS[country])} {rnd.randint(1, 120)}"
-                subs = []
-                for service in wanted:
-                    equipment = equip_pick[service](rnd)
-                    eq_id = eq_ids[equipment] if equipment else None
-                    subs_t.add(
-                        sub_id,
+    bulk_models = (Customer, CustomerPhone, Subscription, Ticket)
+    if rebuild_indexes is None:
+        rebuild_indexes = customers - existing >= 50_000
+    with _indexes_rebuilt_after(bulk_models, enabled=rebuild_indexes, stdout=stdout):
+        while index < customers:
+            end = min(customers, index + chunk)
+            rnd = random.Random(seed * 1_000_003 + index)  # noqa: S311 - demo data, not secrets
+            with transaction.atomic(), connection.cursor() as cursor, _row_checks_skipped(cursor):
+                cust_id, phone_id = _next_id(Customer), _next_id(CustomerPhone)
+                sub_id, ticket_id = _next_id(Subscription), _next_id(Ticket)
+                for i in range(index + 1, end + 1):
+                    country = country_pick(rnd)
+                    area, _c, available, _w = cat.leaves[leaf_pick[country](rnd)]
+                    lang = lang_pick[country](rnd)
+                    first, last = rnd.choice(FIRST_NAMES[country]), rnd.choice(LAST_NAMES[country])
+                    email = f"{first}.{last}{i % 1000}@{MAIL_DOMAINS[i % 3]}".lower().translate(_ASCII)
+                    joined = now - timedelta(days=rnd.randint(30, 8 * 365))
+                    customers_t.add(
                         cust_id,
-                        sv_ids[service],
-                        area.pk,
-                        eq_id,
-                        plan,
-                        street,
-                        rnd.random() < 0.97,
-                        (joined + timedelta(days=rnd.randint(0, 20))).date(),
-                    )
-                    subs.append((sub_id, service, eq_id))
-                    sub_id += 1
-
-                # About ``tickets_per_customer`` tickets each (0, 1 or 2, and now and then 3).
-                n_tickets = int(tickets_per_customer) + (rnd.random() < tickets_per_customer % 1)
-                if rnd.random() < 0.25:
-                    n_tickets += 1 if rnd.random() < 0.5 else -1
-                for _ in range(max(0, n_tickets)):
-                    sub, service, eq_id = rnd.choice(subs)
-                    category = category_pick(rnd)
-                    subject = rnd.choice(SUBJECTS[service if category == "technical" else category][lang])
-                    priority = priority_pick(rnd)
-                    is_open = rnd.random() < open_share
-                    if is_open:
-                        # Open tickets are young: most from the last days, a tail up to three weeks.
-                        created = now - timedelta(seconds=min(span, rnd.expovariate(1 / (3 * 86400))))
-                        status = open_status_pick(rnd)
-                        resolved_at = None
-                    else:
-                        created = now - timedelta(seconds=rnd.random() * span)
-                        status = "closed" if rnd.random() < 0.8 else "resolved"
-                        resolved_at = min(now, created + timedelta(hours=rnd.expovariate(1 / 30) + 0.2))
-                    queue = "second-line" if status == "escalated" else queue_for[category]
-                    due = sla.sla_due(opened_at=created, priority=priority, plan=plan)
-                    breached = (resolved_at or now) > due
-                    tickets_t.add(
-                        ticket_id,
-                        cust_id,
-                        sub,
-                        channel_pick(rnd),
-                        category,
-                        sv_ids[service],
-                        "subscription",
-                        area.pk,
-                        eq_id,
-                        subject,
-                        rnd.choice(DESCRIPTIONS[lang]),
-                        status,
-                        priority,
-                        queue,
+                        f"{SCALE_NUMBER_PREFIX}{i:0{SCALE_NUMBER_DIGITS}d}",
+                        f"{first} {last}",
+                        email,
+                        lang,
+                        contact_pick(rnd),
                         None,
-                        created,
-                        resolved_at or created,
-                        due,
-                        breached,
-                        resolved_at,
+                        joined,
                     )
-                    ticket_id += 1
-                cust_id += 1
-            result.customers += customers_t.flush(cursor)
-            result.phones += phones_t.flush(cursor)
-            result.subscriptions += subs_t.flush(cursor)
-            result.tickets += tickets_t.flush(cursor)
-            _reset_sequences(cursor, (Customer, CustomerPhone, Subscription, Ticket))
-        index = end
-        stdout(f"  … {index:,} / {customers:,} customers ({time.monotonic() - started:.1f} s)")
+                    # E.164 mobile numbers, unique per generated customer.
+                    mobile = f"+4670{i:07d}" if country == "se" else f"+35840{i:07d}"
+                    phones_t.add(phone_id, cust_id, mobile)
+                    phone_id += 1
+
+                    # One connection, then add-ons, only where the area offers them (story 5).
+                    wanted = [_pick_connection(rnd, available)]
+                    if "email" in available and rnd.random() < 0.4:
+                        wanted.append("email")
+                    if "iptv" in available and wanted[0] in ("broadband", "dsl") and rnd.random() < 0.25:
+                        wanted.append("iptv")
+                    if "voip" in available and rnd.random() < 0.1:
+                        wanted.append("voip")
+                    plan = "business" if rnd.random() < 0.08 else "private"
+                    street = f"{rnd.choice(STREETS[country])} {rnd.randint(1, 120)}"
+                    subs = []
+                    for service in wanted:
+                        equipment = equip_pick[service](rnd)
+                        eq_id = eq_ids[equipment] if equipment else None
+                        subs_t.add(
+                            sub_id,
+                            cust_id,
+                            sv_ids[service],
+                            area.pk,
+                            eq_id,
+                            plan,
+                            street,
+                            rnd.random() < 0.97,
+                            (joined + timedelta(days=rnd.randint(0, 20))).date(),
+                        )
+                        subs.append((sub_id, service, eq_id))
+                        sub_id += 1
+
+                    # About ``tickets_per_customer`` tickets each (0, 1 or 2, and now and then 3).
+                    n_tickets = int(tickets_per_customer) + (rnd.random() < tickets_per_customer % 1)
+                    if rnd.random() < 0.25:
+                        n_tickets += 1 if rnd.random() < 0.5 else -1
+                    for _ in range(max(0, n_tickets)):
+                        sub, service, eq_id = rnd.choice(subs)
+                        category = category_pick(rnd)
+                        subject = rnd.choice(SUBJECTS[service if category == "technical" else category][lang])
+                        priority = priority_pick(rnd)
+                        is_open = rnd.random() < open_share
+                        if is_open:
+                            # Open tickets are young: most from the last days, a tail up to three weeks.
+                            created = now - timedelta(seconds=min(span, rnd.expovariate(1 / (3 * 86400))))
+                            status = open_status_pick(rnd)
+                            resolved_at = None
+                        else:
+                            created = now - timedelta(seconds=rnd.random() * span)
+                            status = "closed" if rnd.random() < 0.8 else "resolved"
+                            resolved_at = min(now, created + timedelta(hours=rnd.expovariate(1 / 30) + 0.2))
+                        queue = "second-line" if status == "escalated" else queue_for[category]
+                        due = sla.sla_due(opened_at=created, priority=priority, plan=plan)
+                        breached = (resolved_at or now) > due
+                        tickets_t.add(
+                            ticket_id,
+                            cust_id,
+                            sub,
+                            channel_pick(rnd),
+                            category,
+                            sv_ids[service],
+                            "subscription",
+                            area.pk,
+                            eq_id,
+                            subject,
+                            rnd.choice(DESCRIPTIONS[lang]),
+                            status,
+                            priority,
+                            queue,
+                            None,
+                            created,
+                            resolved_at or created,
+                            due,
+                            breached,
+                            resolved_at,
+                        )
+                        ticket_id += 1
+                    cust_id += 1
+                result.customers += customers_t.flush(cursor)
+                result.phones += phones_t.flush(cursor)
+                result.subscriptions += subs_t.flush(cursor)
+                result.tickets += tickets_t.flush(cursor)
+                _reset_sequences(cursor, (Customer, CustomerPhone, Subscription, Ticket))
+            index = end
+            stdout(f"  … {index:,} / {customers:,} customers ({time.monotonic() - started:.1f} s)")
     if connection.vendor == "postgresql":
         # Fresh statistics, or the planner guesses from an empty table on the first queue page.
         with connection.cursor() as cursor:
