@@ -6,6 +6,10 @@ Protocol (JSON):
            With ``last_id`` null (a fresh browser) nothing is replayed; M tells it where to start.
   server → {"type": "alert", "alert": {...}}: live pushes and catch-up alike; the browser dedupes by id.
   client → {"type": "receipt", "alert_id": N, "state": "delivered" | "seen"}: upserts the receipt.
+
+The browser repeats its hello every RESYNC_SECONDS (static/js/alerts.js). Each hello re-joins the
+groups: a Redis restart forgets every group, and a socket that survived it would otherwise stay
+open yet deaf; the catch-up that follows returns whatever it missed meanwhile.
 """
 
 from __future__ import annotations
@@ -29,7 +33,13 @@ CATCH_UP_WINDOW = timedelta(hours=12)
 CLIENT_RECEIPT_STATES = ("delivered", "seen")
 
 
-@database_sync_to_async
+def _in_pool(func):
+    """Run ``func`` in the thread pool, not on the one thread-sensitive thread: a reconnect storm
+    (hundreds of agents after a restart) would otherwise queue every socket's reads behind each other."""
+    return database_sync_to_async(func, thread_sensitive=False)
+
+
+@_in_pool
 def _staff_user_id(user) -> int | None:
     # Resolves the lazy session user and reads the roles in one sync hop.
     if not getattr(user, "is_authenticated", False) or not is_staff_member(user):
@@ -37,7 +47,7 @@ def _staff_user_id(user) -> int | None:
     return user.pk
 
 
-@database_sync_to_async
+@_in_pool
 def _catch_up(user, last_id: int | None) -> tuple[list[dict], int]:
     visible = Alert.objects.filter(services.visible_alerts(user))
     newest = visible.order_by("-id").values_list("id", flat=True).first() or 0
@@ -49,7 +59,7 @@ def _catch_up(user, last_id: int | None) -> tuple[list[dict], int]:
     return [services.alert_message(a) for a in alerts], max(newest, last_id)
 
 
-@database_sync_to_async
+@_in_pool
 def _receipt(user, alert_id: int, state: str) -> bool:
     return services.receipt_record(alert_id=alert_id, user=user, state=state)
 
@@ -65,9 +75,13 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         self.joined = [services.STAFF_GROUP, services.user_group(user_id)]
+        await self._join()
+        await self.accept()
+
+    async def _join(self) -> None:
+        # Idempotent; also refreshes the layer's group expiry.
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", ()):
@@ -81,6 +95,7 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             last_id = content.get("last_id")
             if last_id is not None and (not isinstance(last_id, int) or isinstance(last_id, bool)):
                 last_id = None
+            await self._join()
             alerts, newest = await _catch_up(self.user, last_id)
             for alert in alerts:
                 await self.send_json({"type": "alert", "alert": alert, "catch_up": True})

@@ -18,6 +18,11 @@
   var attempt = 0;
   var stopped = false;
   var bannerTimer = null;
+  // Say hello again this often while connected: the server re-joins this socket to its groups
+  // (a Redis restart forgets them, leaving an open but deaf socket) and sends what was missed.
+  var RESYNC_MS = 15000;
+  var resyncTimer = null;
+  var freshConnection = false;
 
   function readLastId() {
     try {
@@ -66,8 +71,13 @@
     socket = new WebSocket(scheme + window.location.host + data.wsPath);
     socket.onopen = function () {
       attempt = 0;
+      freshConnection = true;
       if (offline) offline.hidden = true;
       send({ type: "hello", last_id: lastId });
+      window.clearInterval(resyncTimer);
+      resyncTimer = window.setInterval(function () {
+        send({ type: "hello", last_id: lastId });
+      }, RESYNC_MS);
     };
     socket.onmessage = function (event) {
       var message;
@@ -78,12 +88,16 @@
       }
       if (message.type === "alert") handleAlert(message.alert, !!message.catch_up);
       else if (message.type === "caught-up") {
+        var changed = lastId === null || (message.last_id || 0) > lastId;
         rememberLastId(message.last_id || 0);
-        refreshBanner(); // state, not replay: whatever happened while away is on the banner
+        // State, not replay: whatever happened while away is on the banner.
+        if (changed || freshConnection) refreshBanner();
+        freshConnection = false;
       }
     };
     socket.onclose = function (event) {
       socket = null;
+      window.clearInterval(resyncTimer);
       if (event.code === 4403) {
         stopped = true; // not allowed: reconnecting would not help
         return;

@@ -153,3 +153,26 @@ async def test_the_browsers_receipts_are_upserted(agent, ops):
     assert receipt.delivered_at and receipt.seen_at
     assert receipt.acknowledged_at is None  # only the acknowledge button (a POST) does that
     await communicator.disconnect()
+
+
+async def test_a_hello_rejoins_the_groups_a_redis_restart_forgot(agent, ops):
+    from channels.layers import get_channel_layer
+
+    communicator, _, _ = await connect(agent)
+    await communicator.send_json_to({"type": "hello", "last_id": None})
+    await communicator.receive_json_from(timeout=5)
+    layer = get_channel_layer()
+    if hasattr(layer, "groups"):  # in-memory layer: forget the groups, keep the channels
+        layer.groups.clear()
+    else:  # Redis: drop the group keys, as a restart without persistence does
+        for group in ("alerts.staff", f"alerts.user.{agent.pk}"):
+            key = layer._group_key(group)
+            await layer.connection(layer.consistent_hash(group)).delete(key)
+
+    await communicator.send_json_to({"type": "hello", "last_id": None})  # the browser's periodic hello
+    await communicator.receive_json_from(timeout=5)
+    await database_sync_to_async(declare)(actor=ops)
+
+    message = await communicator.receive_json_from(timeout=5)
+    assert message["type"] == "alert"
+    await communicator.disconnect()
