@@ -71,8 +71,8 @@ def _eager_celery_by_default():
 
 def make_user(username: str, *role_names: str, **extra) -> User:
     user = User.objects.create_user(username=username, password="pw-" + username, **extra)
-    if role_names:
-        user.groups.add(*Group.objects.filter(name__in=role_names))
+    # get_or_create: transactional tests flush the groups the migration made.
+    user.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in role_names))
     return user
 
 
