@@ -36,6 +36,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=2_000, help="tickets opened for (b)")
     p.add_argument("--quick", action="store_true", help="100k tickets, 10k covered, 500 samples")
     p.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    p.add_argument("--reuse", action="store_true", help="reuse a database kept by --keep (same sizes)")
     args = p.parse_args()
     if args.quick:
         args.tickets, args.covered, args.naive_slice, args.samples = 100_000, 10_000, 1_000, 500
@@ -215,6 +216,21 @@ def load(args) -> dict:
     }
 
 
+def reload_catalogue() -> dict:
+    from customers.models import Area, EquipmentModel, Service
+
+    services = list(Service.objects.filter(code__in=["email", "broadband", "iptv", "voip", "mobile-4g"]))
+    services.sort(key=lambda s: ["email", "broadband", "iptv", "voip", "mobile-4g"].index(s.code))
+    regions = list(Area.objects.filter(kind="region").order_by("code"))
+    return {
+        "services": services,
+        "equipment": list(EquipmentModel.objects.order_by("id")),
+        "regions": regions,
+        "target_region": regions[0],
+        "email": services[0],
+    }
+
+
 def bench_declare(args, data: dict) -> dict:
     from django.db import transaction
 
@@ -222,9 +238,21 @@ def bench_declare(args, data: dict) -> dict:
     from incidents.models import Incident, IncidentTicketLink
     from incidents.services import incident_declare
 
+    print(f"    (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs when (a) started)")
+
     scope = {"services": [data["email"]], "areas": [data["target_region"]], "equipment": []}
-    timings = []
-    for n in range(2):
+    timings, insert_timings = [], []
+    real_attach = matching.attach_matching_tickets
+
+    def timed_attach(*a, **kw):
+        t0 = time.perf_counter()
+        try:
+            return real_attach(*a, **kw)
+        finally:
+            insert_timings.append(time.perf_counter() - t0)
+
+    matching.attach_matching_tickets = timed_attach
+    for n in range(3):
         t0 = time.perf_counter()
         result = incident_declare(
             title=f"Mail platform down {n}",
@@ -237,12 +265,16 @@ def bench_declare(args, data: dict) -> dict:
             **scope,
         )
         timings.append(time.perf_counter() - t0)
-        assert result.linked_count == args.covered, (result.linked_count, args.covered)
-    declare_s = min(timings)
+        assert result.linked_count >= args.covered, (result.linked_count, args.covered)
+    matching.attach_matching_tickets = real_attach
+    declare_s = statistics.median(timings)
     print(
         f"(a) incident_declare linked {args.covered:,} of {args.tickets:,} tickets in "
         + ", ".join(f"{t:.2f} s" for t in timings)
-        + f" (best {declare_s:.2f} s; {result.affected_subscriptions:,} subscriptions affected)"
+        + f" (median {declare_s:.2f} s, commit and signal receivers included; "
+        + f"{result.affected_subscriptions:,} subscriptions affected)\n"
+        + "    of which the one INSERT…SELECT: "
+        + ", ".join(f"{t:.2f} s" for t in insert_timings)
     )
 
     # The naive baseline: a per-ticket ORM loop over the same scope, on a slice, scaled up.
@@ -375,7 +407,7 @@ def bench_ticket_side(args, data: dict) -> dict:
     p50, p99 = pct(match_times, 50), pct(match_times, 99)
     r50, r99 = pct(receiver_times, 50), pct(receiver_times, 99)
     print(
-        f"(b) {args.samples:,} tickets opened with {args.incidents} active incidents "
+        f"(b) load average {os.getloadavg()[0]:.1f}; {args.samples:,} tickets opened with {args.incidents} active incidents "
         f"({linked / args.samples:.2f} links per ticket): matching p50 {p50:.2f} ms, p99 {p99:.2f} ms; "
         f"whole receiver (with incident_linked receivers) p50 {r50:.2f} ms, p99 {r99:.2f} ms; "
         f"ticket_open end to end {total_s / args.samples * 1000:.1f} ms/ticket "
@@ -389,7 +421,11 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         sys.exit("Set DATABASE_URL to a PostgreSQL server (the bench creates its own database there).")
-    bench_url = recreate_database(url)
+    if args.reuse:
+        args.keep = True
+        bench_url = urlunparse(urlparse(url)._replace(path=f"/{BENCH_DB}"))
+    else:
+        bench_url = recreate_database(url)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -405,7 +441,7 @@ def main() -> None:
         t0 = time.perf_counter()
         call_command("migrate", verbosity=0)
         print(f"bench database {BENCH_DB} migrated in {time.perf_counter() - t0:.1f} s")
-        data = load(args)
+        data = reload_catalogue() if args.reuse else load(args)
         bench_declare(args, data)
         bench_ticket_side(args, data)
     finally:
