@@ -137,6 +137,8 @@
 
   function refreshBanner() {
     bannerTimer = null;
+    // Panels that show incidents (hx-trigger="incidents-changed from:body") refresh themselves too.
+    document.body.dispatchEvent(new CustomEvent("incidents-changed"));
     if (!document.getElementById("incident-banner")) return;
     if (window.htmx) {
       window.htmx.ajax("GET", data.bannerUrl, { target: "#incident-banner", swap: "innerHTML" });

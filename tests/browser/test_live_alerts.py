@@ -111,6 +111,8 @@ def test_an_agent_sees_a_declared_outage_live_and_acknowledges_it(
     assert "cut cable" in toast.inner_text()  # the agent script, in the page's language
     assert toast.count() == 1  # the matched ticket joined the incident's toast
     assert "Solna" in banner.inner_text()
+    # The ticket page's own incidents panel listens for "incidents-changed" and refreshes as well.
+    page.locator("#ticket-incidents", has_text="Fibre down in Solna").wait_for(timeout=10_000)
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "alerts-toast.png"))
