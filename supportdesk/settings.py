@@ -242,5 +242,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}},
+    # Eager Celery logs every task at INFO; in one process that drowns the request log.
+    "loggers": {"daphne": {"level": "WARNING"}, "celery": {"level": "WARNING"}},
 }
