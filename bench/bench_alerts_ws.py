@@ -1,0 +1,360 @@
+"""Benchmark: incident declared → alert received by N connected agent websockets.
+
+Real parts only: daphne (ASGI, websockets) with the Redis channel layer, a Celery worker on Redis,
+PostgreSQL (a bench database of its own), N websocket clients logged in as agents through session
+cookies made directly in the database, loopback only.
+
+Scenarios
+  live     clients connected and caught up; ops declare an incident (incident_declare); time until
+           every client has the alert (measured from just before the declare call).
+  restart  the same, but Redis is stopped before the declaration and started again right after it:
+           the push is lost by design, the declaration commits anyway, and clients reconnect with
+           their last id and catch up from the rows (the periodic sweep pushes later as well).
+           Restarts the machine's Redis: run it only where that is acceptable.
+
+Run:  .venv/bin/python bench/bench_alerts_ws.py [--clients 500] [--servers 2] [--skip-restart]
+Env:  BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/supportdesk_bench_alerts),
+      BENCH_REDIS_URL (default redis://127.0.0.1:6379/5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/supportdesk_bench_alerts"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+REDIS_START = [
+    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
+    "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
+]  # fmt: skip
+
+os.environ.update(
+    DATABASE_URL=DATABASE_URL,
+    REDIS_URL=REDIS_URL,
+    CELERY_TASK_ALWAYS_EAGER="0",
+    LOG_LEVEL="ERROR",
+)
+# Persistent database connections, as a deployment would set: without them every database hop of
+# every websocket handshake opens a new PostgreSQL connection.
+os.environ.setdefault("CONN_MAX_AGE", "60")
+# --layer-fix: measure the channel-layer settings proposed in bench/alerts_ws_settings.py.
+os.environ["DJANGO_SETTINGS_MODULE"] = (
+    "bench.alerts_ws_settings" if "--layer-fix" in sys.argv else "supportdesk.settings"
+)
+sys.path.insert(0, str(ROOT))
+
+
+def ensure_database() -> None:
+    import psycopg2
+
+    url = urlparse(DATABASE_URL)
+    name = url.path.lstrip("/")
+    conn = psycopg2.connect(
+        host=url.hostname, port=url.port or 5432, user=url.username, password=url.password, dbname="postgres"
+    )
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if not cur.fetchone():
+            cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"daphne exited with {proc.returncode}") from None
+            time.sleep(0.1)
+    raise SystemExit("daphne did not listen")
+
+
+def start(cmd: list[str]) -> subprocess.Popen:
+    # Quiet: daphne would print an access-log line per websocket.
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=os.environ.copy(), start_new_session=True, stdout=subprocess.DEVNULL
+    )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def make_agents(n: int) -> list[str]:
+    """n agents with a logged-in session each; returns their session keys."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import Group, User
+    from django.contrib.sessions.backends.db import SessionStore
+
+    group = Group.objects.get(name="agent")
+    User.objects.filter(username__startswith="bench-agent-").delete()
+    users = User.objects.bulk_create(
+        [User(username=f"bench-agent-{i}", password="!") for i in range(n)]  # unusable password
+    )
+    User.groups.through.objects.bulk_create(
+        [User.groups.through(user_id=u.pk, group_id=group.pk) for u in users]
+    )
+    keys = []
+    for user in users:
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        keys.append(session.session_key)
+    return keys
+
+
+ERRORS: dict[str, int] = {}  # why clients had to reconnect
+
+
+class Client:
+    """Behaves like static/js/alerts.js: hello with last_id, dedupe by id, reconnect with backoff."""
+
+    def __init__(self, url: str, origin: str, session_key: str):
+        self.url, self.origin, self.session_key = url, origin, session_key
+        self.last_id: int | None = None
+        self.seen: set[int] = set()
+        self.arrivals: dict[int, float] = {}
+        self.caught_up = asyncio.Event()
+        self.reconnects = 0
+        self.closing = False
+
+    async def resync(self, ws) -> None:
+        """The periodic hello: re-joins groups a Redis restart forgot and fetches what was missed."""
+        while True:
+            await asyncio.sleep(RESYNC_SECONDS)
+            await ws.send(json.dumps({"type": "hello", "last_id": self.last_id}))
+
+    async def run(self) -> None:
+        import websockets
+
+        attempt = 0
+        while not self.closing:
+            try:
+                async with websockets.connect(
+                    self.url,
+                    origin=self.origin,
+                    additional_headers={"Cookie": f"sessionid={self.session_key}"},
+                    open_timeout=20,
+                    ping_interval=None,
+                ) as ws:
+                    attempt = 0
+                    await ws.send(json.dumps({"type": "hello", "last_id": self.last_id}))
+                    resync = asyncio.create_task(self.resync(ws))
+                    async for raw in ws:
+                        message = json.loads(raw)
+                        if message["type"] == "alert":
+                            alert_id = message["alert"]["id"]
+                            if alert_id not in self.seen:
+                                self.seen.add(alert_id)
+                                self.arrivals[alert_id] = time.monotonic()
+                                self.last_id = max(self.last_id or 0, alert_id)
+                        elif message["type"] == "caught-up":
+                            self.last_id = max(self.last_id or 0, message["last_id"])
+                            self.caught_up.set()
+                    resync.cancel()
+            except Exception as exc:  # noqa: BLE001 - any failure: reconnect, like the browser
+                ERRORS[type(exc).__name__] = ERRORS.get(type(exc).__name__, 0) + 1
+            if self.closing:
+                return
+            self.reconnects += 1
+            attempt += 1
+            delay = min(10.0, 0.5 * 2 ** (attempt - 1))
+            await asyncio.sleep(delay / 2 + random.random() * delay / 2)
+
+
+RESYNC_SECONDS = 15  # as static/js/alerts.js
+
+
+def declare(title: str) -> tuple[int, float]:
+    """Declare through the real service, as the API would; returns the alert id and start time."""
+    from django.contrib.auth.models import User
+
+    from customers.models import Area, Service
+    from incidents.services import incident_declare
+    from notifications.models import Alert
+
+    ops, _ = User.objects.get_or_create(username="bench-ops")
+    area, _ = Area.objects.get_or_create(
+        code="bench-area", defaults={"name": "Bench", "kind": "municipality"}
+    )
+    service, _ = Service.objects.get_or_create(code="bench-service", defaults={"name": "Bench"})
+    started = time.monotonic()
+    result = incident_declare(
+        title=title,
+        kind="outage",
+        severity=3,
+        services=[service],
+        areas=[area],
+        equipment=[],
+        public_message={"en": "Bench outage"},
+        agent_script={"en": "It is on our side."},
+        actor=ops,
+    )
+    declared = time.monotonic()
+    alert = Alert.objects.get(incident=result.incident, kind="incident-declared")
+    print(
+        f"  incident_declare returned (committed, fan-out enqueued) after {(declared - started) * 1000:.0f} ms"
+    )
+    return alert.pk, started
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+    return {
+        "min": ordered[0],
+        "p50": pick(0.50),
+        "p99": pick(0.99),
+        "max": ordered[-1],
+        "mean": statistics.fmean(ordered),
+    }
+
+
+async def wait_all(clients: list[Client], alert_id: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(alert_id in c.arrivals for c in clients):
+            return
+        await asyncio.sleep(0.01)
+
+
+def report(name: str, clients: list[Client], alert_id: int, started: float) -> dict:
+    got = [c.arrivals[alert_id] - started for c in clients if alert_id in c.arrivals]
+    figures = {"scenario": name, "clients": len(clients), "received": len(got)}
+    if got:
+        figures.update({k: round(v * 1000, 1) for k, v in percentiles(got).items()})
+    figures["reconnects"] = sum(c.reconnects for c in clients)
+    figures["errors"] = dict(ERRORS)
+    print(json.dumps(figures))
+    return figures
+
+
+def redis_restart_around(action) -> float:
+    """Stop the machine's Redis, run ``action``, start Redis again; returns seconds Redis was down."""
+    subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False, capture_output=True)
+    down = time.monotonic()
+    result = action()
+    subprocess.run(REDIS_START, check=True)
+    for _ in range(100):
+        if subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True).stdout.strip() == b"PONG":
+            break
+        time.sleep(0.05)
+    return result, time.monotonic() - down
+
+
+async def main(args) -> None:
+    ensure_database()
+    import django
+
+    django.setup()
+    from asgiref.sync import sync_to_async
+
+    keys = await sync_to_async(make_agents)(args.clients)
+    ports = [free_port() for _ in range(args.servers)]
+    servers = [
+        # Twisted's default listen backlog (50) resets handshakes when hundreds arrive at once.
+        start(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-v",
+                "0",
+                "-e",
+                f"tcp:port={p}:interface=127.0.0.1:backlog=1024",
+            ]
+            + ["supportdesk.asgi:application"]
+        )
+        for p in ports
+    ]
+    worker = start(
+        [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", "-l", "ERROR", "-c", "2"]
+        + ["--without-gossip", "--without-mingle", "-n", f"bench-{os.getpid()}@%h"]
+    )
+    results = []
+    try:
+        for port, proc in zip(ports, servers, strict=True):
+            wait_listening(port, proc)
+        clients = [
+            Client(f"ws://127.0.0.1:{port}/ws/alerts/", f"http://127.0.0.1:{port}", key)
+            for key, port in zip(keys, [ports[i % len(ports)] for i in range(len(keys))], strict=True)
+        ]
+        t = time.monotonic()
+        tasks = []
+        for c in clients:  # agents arrive over a second or two, not in one instant
+            tasks.append(asyncio.create_task(c.run()))
+            await asyncio.sleep(args.ramp / len(clients))
+        await asyncio.wait_for(asyncio.gather(*(c.caught_up.wait() for c in clients)), 180)
+        print(f"{len(clients)} clients connected and caught up in {time.monotonic() - t:.1f} s")
+        await asyncio.sleep(args.idle)
+        print(f"reconnects while idle for {args.idle:.0f} s: {sum(c.reconnects for c in clients)}")
+
+        for run in range(args.runs):
+            alert_id, started = await sync_to_async(declare)(f"Bench outage {run}")
+            await wait_all(clients, alert_id, 30)
+            results.append(report(f"live #{run + 1}", clients, alert_id, started))
+            await asyncio.sleep(0.5)
+
+        if not args.skip_restart:
+            (alert_id, started), down = await sync_to_async(redis_restart_around)(
+                lambda: declare("Bench outage during a Redis restart")
+            )
+            print(f"Redis was down for {down:.2f} s; the declaration committed meanwhile")
+            await wait_all(clients, alert_id, 60)
+            results.append(report("redis restart", clients, alert_id, started))
+        for c in clients:
+            c.closing = True
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        for proc in [*servers, worker]:
+            stop(proc)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--servers", type=int, default=1, help="daphne processes (clients spread evenly)")
+    parser.add_argument("--runs", type=int, default=3, help="live declarations to time")
+    parser.add_argument("--skip-restart", action="store_true", help="do not restart the machine's Redis")
+    parser.add_argument("--ramp", type=float, default=2.0, help="seconds over which clients connect")
+    parser.add_argument("--idle", type=float, default=1.0, help="seconds connected before the first declare")
+    parser.add_argument("--layer-fix", action="store_true", help="use bench/alerts_ws_settings.py")
+    asyncio.run(main(parser.parse_args()))
