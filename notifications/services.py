@@ -29,6 +29,7 @@ STAFF_GROUP = "alerts.staff"
 # The sweep leaves alerts younger than this to their own on-commit push (avoids double sends).
 SWEEP_MIN_AGE = timedelta(seconds=5)
 SWEEP_BATCH = 500
+FAN_OUT_BATCH = 100
 
 RECEIPT_STATES = ("delivered", "seen", "acknowledged")
 
@@ -120,24 +121,33 @@ def alerts_for_matched_tickets(*, incident: Incident, ticket_ids: Iterable[int])
 
 
 def publish_on_commit(alert_ids: list[int]) -> None:
-    """After the current transaction commits, enqueue one fan-out task per alert.
+    """After the current transaction commits, enqueue the fan-out of these alerts.
 
     Never raises: if the broker is unreachable the alerts stay unpushed and the periodic sweep
     (``sweep_pending_alerts``) enqueues them again. The request that declared the incident succeeds.
     """
+    alert_ids = list(alert_ids)
+    transaction.on_commit(lambda: enqueue_fan_out(alert_ids))
 
-    def enqueue() -> None:
-        from notifications.tasks import fan_out_alert
 
-        for alert_id in alert_ids:
-            try:
-                fan_out_alert.delay(alert_id)
-            except Exception as exc:
-                # Broker down (or, in eager mode, the layer down): the sweep will retry them all.
-                log.warning("could not enqueue fan-out of alert %s, left for the sweep: %r", alert_id, exc)
-                return
+def enqueue_fan_out(alert_ids: list[int]) -> bool:
+    """One task per alert, or per FAN_OUT_BATCH alerts when there are many (a declaration matching
+    thousands of assigned tickets must not send thousands of broker messages from the request).
+    Returns False, having logged why, if the broker refused; what was not enqueued waits for the sweep."""
+    from notifications.tasks import fan_out_alert, fan_out_alerts
 
-    transaction.on_commit(enqueue)
+    for start in range(0, len(alert_ids), FAN_OUT_BATCH):
+        batch = alert_ids[start : start + FAN_OUT_BATCH]
+        try:
+            if len(batch) == 1:
+                fan_out_alert.delay(batch[0])
+            else:
+                fan_out_alerts.delay(batch)
+        except Exception as exc:
+            # Broker down (or, in eager mode, the layer down): the sweep will retry them all.
+            log.warning("could not enqueue fan-out of %d alerts, left for the sweep: %r", len(batch), exc)
+            return False
+    return True
 
 
 def publish(group: str, event: dict) -> None:

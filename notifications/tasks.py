@@ -18,11 +18,16 @@ def fan_out_alert(alert_id: int) -> bool:
 
 
 @shared_task(ignore_result=True)
+def fan_out_alerts(alert_ids: list[int]) -> int:
+    """Push a batch of alerts; each is idempotent on its own, so a retried batch re-sends nothing."""
+    return sum(services.alert_push(alert_id) for alert_id in alert_ids)
+
+
+@shared_task(ignore_result=True)
 def sweep_pending_alerts() -> int:
     """Re-enqueue alerts whose push never happened (broker down at commit, worker killed)."""
     ids = services.pending_alert_ids()
-    for alert_id in ids:
-        fan_out_alert.delay(alert_id)
+    services.enqueue_fan_out(ids)
     if ids:
         log.info("re-enqueued %d unpushed alerts", len(ids))
     return len(ids)

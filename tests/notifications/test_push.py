@@ -84,3 +84,25 @@ def test_the_sweep_pushes_only_alerts_left_unpushed_for_a_while(
     assert event["alert"]["id"] == old.pk
     assert set(Alert.objects.filter(pushed_at__isnull=True).values_list("pk", flat=True)) == {fresh.pk}
     assert services.pending_alert_ids(now=timezone.now() + timedelta(seconds=10)) == [fresh.pk]
+
+
+def test_many_matched_tickets_are_pushed_in_batches_each_to_its_assignee(
+    ops, agent, tech, django_capture_on_commit_callbacks
+):
+    from notifications.models import Alert as AlertModel
+
+    incident = declare(actor=ops)
+    annas = Inbox(f"alerts.user.{agent.pk}")
+    count = services.FAN_OUT_BATCH + 5  # two batches; under the layer's per-channel capacity each
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts = AlertModel.objects.bulk_create(
+            [
+                AlertModel(kind="ticket-matched", incident=incident, recipient=agent if n % 2 else tech)
+                for n in range(count)
+            ]
+        )
+        services.publish_on_commit([a.pk for a in alerts])
+
+    got = [e["alert"]["id"] for e in annas.drain(timeout=0.5)]
+    assert sorted(got) == sorted(a.pk for a in alerts if a.recipient_id == agent.pk)
+    assert not AlertModel.objects.filter(kind="ticket-matched", pushed_at__isnull=True).exists()
