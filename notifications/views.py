@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from incidents.models import Incident
 from notifications import selectors, services
-from supportdesk.roles import AGENT, OPS, STAFF_ROLES, TECH, role_required
+from supportdesk.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, role_required
 
 
 @never_cache
@@ -35,7 +35,7 @@ def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
 
 @never_cache
 @require_GET
-@role_required(AGENT, TECH, OPS)
+@role_required(AGENT, TECH, OPS, ADMIN)
 def incident_reach(request: HttpRequest, incident_id: int) -> HttpResponse:
     """For the incident page, polled by htmx: how many staff were reached, who acknowledged."""
     incident = get_object_or_404(Incident, pk=incident_id)

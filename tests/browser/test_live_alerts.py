@@ -126,3 +126,37 @@ def test_an_agent_sees_a_declared_outage_live_and_acknowledges_it(
     assert errors == []
     print(f"declared through {via} → toast and banner on screen in {elapsed:.2f} s")
     context.close()
+
+
+def test_an_agent_who_was_away_catches_up_on_the_next_page_once(
+    live_worker, asgi_server, chromium, agent, ops
+):
+    """Declared while no page of hers was open: the next page catches up from her last id and shows
+    the alert once, even though the sweep may push it too."""
+    for name in roles.ALL_ROLES:
+        Group.objects.get_or_create(name=name)
+    agent.groups.add(Group.objects.get(name=roles.AGENT))
+    subscription = factories.SubscriptionFactory(area=factories.AreaFactory(code="se-solna", name="Solna"))
+
+    p, browser = chromium
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
+    context.add_cookies([session_cookie(agent, asgi_server)])
+    page = context.new_page()
+    page.goto(asgi_server + reverse("tickets:queue"))
+    page.wait_for_function("() => localStorage.length > 0", timeout=10_000)
+    page.close()  # she goes to lunch: no socket
+
+    _declare_in_process(ops, subscription)
+    deadline = time.monotonic() + 10
+    while Alert.objects.filter(pushed_at__isnull=True).exists():  # pushed to nobody: only catch-up helps
+        assert time.monotonic() < deadline, "the worker never pushed the alert"
+        time.sleep(0.05)
+
+    page = context.new_page()
+    page.goto(asgi_server + reverse("tickets:queue"))
+    toast = page.locator("#alert-toasts .toast.incident-declared")
+    toast.wait_for(state="visible", timeout=10_000)
+    page.locator("#incident-banner li", has_text="Fibre down in Solna").wait_for(timeout=10_000)
+    page.wait_for_timeout(1000)  # room for a duplicate push to (wrongly) add a second toast
+    assert page.locator("#alert-toasts .toast").count() == 1
+    context.close()
