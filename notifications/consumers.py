@@ -87,6 +87,14 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         for group in getattr(self, "joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
 
+    @classmethod
+    async def decode_json(cls, text_data):
+        # Bad input is ignored, not a crash that drops the agent's socket.
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return None
+
     async def receive_json(self, content, **kwargs) -> None:
         if not isinstance(content, dict):
             return

@@ -176,3 +176,15 @@ async def test_a_hello_rejoins_the_groups_a_redis_restart_forgot(agent, ops):
     message = await communicator.receive_json_from(timeout=5)
     assert message["type"] == "alert"
     await communicator.disconnect()
+
+
+async def test_malformed_messages_are_ignored_and_the_socket_stays_up(agent):
+    communicator, _, _ = await connect(agent)
+    await communicator.send_to(text_data="{not json")
+    await communicator.send_json_to([1, 2, 3])
+    await communicator.send_json_to({"type": "hello", "last_id": "seven"})  # treated as a fresh browser
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "caught-up"
+    await communicator.send_json_to({"type": "receipt", "alert_id": 10**12, "state": "seen"})
+    await communicator.send_json_to({"type": "hello", "last_id": 0})
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "caught-up"
+    await communicator.disconnect()

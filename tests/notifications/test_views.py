@@ -150,7 +150,7 @@ def test_ops_see_how_many_were_reached_and_who_acknowledged(
     assert "Tomas Tech" not in html
 
 
-@pytest.mark.parametrize("persona", ["agent", "tech", "ops"])
+@pytest.mark.parametrize("persona", ["agent", "tech", "ops", "admin_user"])
 def test_staff_may_read_an_incidents_reach(client, persona, request, ops):
     incident = declare(actor=ops)
     client.force_login(request.getfixturevalue(persona))
