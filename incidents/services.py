@@ -99,9 +99,11 @@ def incident_declare(
     """Declare an incident and link every open ticket its scope covers, in one transaction.
 
     Guarantees: the links are written set-based (one INSERT…SELECT, whatever the number of
-    tickets; the link rows are the tickets' timeline record); a ticket opened concurrently is linked exactly once, by this call or by its own
-    matching (``incidents.matching``). Sends ``incident_declared`` and, when tickets were linked,
-    ``incident_linked`` (origin "auto") inside the transaction.
+    tickets; the link rows are the tickets' timeline record); a ticket opened concurrently is
+    linked exactly once, by this call or by its own matching (``incidents.matching``); tickets
+    opened meanwhile wait for this transaction (the matching lock) rather than miss it. Sends
+    ``incident_declared`` and, when tickets were linked, ``incident_linked`` (origin "auto"), inside
+    the transaction. A repeated ``external_key`` is refused (``DomainError`` on "external_key").
     """
     title = (title or "").strip()
     if not title:
@@ -113,24 +115,28 @@ def incident_declare(
         raise DomainError(_("An incident with this external key exists."), field="external_key")
     now = timezone.now()
     services, areas, equipment = list(services), list(areas), list(equipment)
-    incident = Incident.objects.create(
-        title=title,
-        kind=kind,
-        severity=severity,
-        source=source,
-        external_key=external_key or None,
-        started_at=started_at or now,
-        detected_at=now,
-        eta=eta,
-        description=description or "",
-        public_message=clean_texts(public_message, name="public_message", required=True),
-        agent_script=clean_texts(agent_script, name="agent_script"),
-        workaround=clean_texts(workaround, name="workaround"),
-        keywords=matching.normalise_keywords(keywords),
-        created_by=actor,
-        created_at=now,
-        updated_at=now,
-    )
+    try:
+        with transaction.atomic():  # a concurrent twin with the same external key loses cleanly
+            incident = Incident.objects.create(
+                title=title,
+                kind=kind,
+                severity=severity,
+                source=source,
+                external_key=external_key or None,
+                started_at=started_at or now,
+                detected_at=now,
+                eta=eta,
+                description=description or "",
+                public_message=clean_texts(public_message, name="public_message", required=True),
+                agent_script=clean_texts(agent_script, name="agent_script"),
+                workaround=clean_texts(workaround, name="workaround"),
+                keywords=matching.normalise_keywords(keywords),
+                created_by=actor,
+                created_at=now,
+                updated_at=now,
+            )
+    except IntegrityError:
+        raise DomainError(_("An incident with this external key exists."), field="external_key") from None
     incident.services.set(services)
     incident.areas.set(areas)
     incident.equipment.set(equipment)

@@ -131,3 +131,10 @@ def test_a_resolved_incident_cannot_be_linked_by_hand(catalogue, ticket_in, ops,
     incident_resolve(incident=incident, actor=ops)
     with pytest.raises(DomainError):
         incident_link_ticket(incident=incident, ticket=ticket, actor=tech)
+
+
+def test_a_repeated_external_key_is_refused(catalogue, ops):
+    declare_incident(actor=ops, external_key="alertmanager/mail")
+    with pytest.raises(DomainError) as err:
+        declare_incident(actor=ops, external_key="alertmanager/mail")
+    assert err.value.field == "external_key"
