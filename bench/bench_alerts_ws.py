@@ -254,9 +254,17 @@ async def wait_all(clients: list[Client], alert_id: int, timeout: float) -> None
         await asyncio.sleep(0.01)
 
 
-def report(name: str, clients: list[Client], alert_id: int, started: float) -> dict:
+def push_delay_ms(alert_id: int) -> float | None:
+    """From the alert row's creation to the worker marking it pushed (after group_send returned)."""
+    from notifications.models import Alert
+
+    alert = Alert.objects.get(pk=alert_id)
+    return round((alert.pushed_at - alert.created_at).total_seconds() * 1000, 1) if alert.pushed_at else None
+
+
+def report(name: str, clients: list[Client], alert_id: int, started: float, pushed_ms=None) -> dict:
     got = [c.arrivals[alert_id] - started for c in clients if alert_id in c.arrivals]
-    figures = {"scenario": name, "clients": len(clients), "received": len(got)}
+    figures = {"scenario": name, "clients": len(clients), "received": len(got), "row→pushed": pushed_ms}
     if got:
         figures.update({k: round(v * 1000, 1) for k, v in percentiles(got).items()})
     figures["reconnects"] = sum(c.reconnects for c in clients)
@@ -328,7 +336,8 @@ async def main(args) -> None:
         for run in range(args.runs):
             alert_id, started = await sync_to_async(declare)(f"Bench outage {run}")
             await wait_all(clients, alert_id, 30)
-            results.append(report(f"live #{run + 1}", clients, alert_id, started))
+            pushed = await sync_to_async(push_delay_ms)(alert_id)
+            results.append(report(f"live #{run + 1}", clients, alert_id, started, pushed))
             await asyncio.sleep(0.5)
 
         if not args.skip_restart:
