@@ -106,3 +106,30 @@ def test_many_matched_tickets_are_pushed_in_batches_each_to_its_assignee(
     got = [e["alert"]["id"] for e in annas.drain(timeout=0.5)]
     assert sorted(got) == sorted(a.pk for a in alerts if a.recipient_id == agent.pk)
     assert not AlertModel.objects.filter(kind="ticket-matched", pushed_at__isnull=True).exists()
+
+
+def test_a_push_the_layer_refuses_leaves_the_alert_for_the_sweep(
+    ops, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        declare(actor=ops)
+    alert = Alert.objects.get()
+    default_layers = settings.CHANNEL_LAYERS
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+
+    with pytest.raises(Exception):  # noqa: B017 - whatever the client raises; the task fails loudly
+        fan_out_alert(alert.pk)
+    alert.refresh_from_db()
+    assert alert.pushed_at is None  # sent first, marked second: a failed send is never marked
+
+    settings.CHANNEL_LAYERS = default_layers
+    inbox = Inbox("alerts.staff")
+    Alert.objects.filter(pk=alert.pk).update(created_at=timezone.now() - timedelta(seconds=30))
+    assert sweep_pending_alerts() == 1
+    assert [e["alert"]["id"] for e in inbox.drain()] == [alert.pk]
+    inbox.close()
