@@ -132,15 +132,17 @@ def test_an_agent_who_was_away_catches_up_on_the_next_page_once(
     live_worker, asgi_server, chromium, agent, ops
 ):
     """Declared while no page of hers was open: the next page catches up from her last id and shows
-    the alert once, even though the sweep may push it too."""
+    the alert once, in her page's language (Swedish here), even though the sweep may push it too."""
     for name in roles.ALL_ROLES:
         Group.objects.get_or_create(name=name)
     agent.groups.add(Group.objects.get(name=roles.AGENT))
     subscription = factories.SubscriptionFactory(area=factories.AreaFactory(code="se-solna", name="Solna"))
 
     p, browser = chromium
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
-    context.add_cookies([session_cookie(agent, asgi_server)])
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="sv-SE")
+    context.add_cookies(
+        [session_cookie(agent, asgi_server), {"name": "django_language", "value": "sv", "url": asgi_server}]
+    )
     page = context.new_page()
     page.goto(asgi_server + reverse("tickets:queue"))
     page.wait_for_function("() => localStorage.length > 0", timeout=10_000)
@@ -159,4 +161,9 @@ def test_an_agent_who_was_away_catches_up_on_the_next_page_once(
     page.locator("#incident-banner li", has_text="Fibre down in Solna").wait_for(timeout=10_000)
     page.wait_for_timeout(1000)  # room for a duplicate push to (wrongly) add a second toast
     assert page.locator("#alert-toasts .toast").count() == 1
+    assert page.locator("html").get_attribute("lang") == "sv"
+    assert "Ja, vi känner till det" in toast.inner_text()  # the agent script in the page's language
+    assert toast.get_by_role("button").last.inner_text() == "Kvittera"  # the label, translated server-side
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "alerts-toast-sv.png"))
     context.close()
