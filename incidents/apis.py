@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -46,8 +47,8 @@ class LocalizedTextField(serializers.Field):
     """A text per language: ``"text"`` (English) or ``{"sv": ..., "fi": ..., "en": ...}``."""
 
     default_error_messages = {
-        "invalid": "Give a string, or an object with sv/fi/en keys and string values.",
-        "language": "Unknown language {lang}: use sv, fi or en.",
+        "invalid": _("Give a string, or an object with sv/fi/en keys and string values."),
+        "language": _("Unknown language {lang}: use sv, fi or en."),
     }
 
     def to_internal_value(self, data):
@@ -72,7 +73,9 @@ def _choice(choices, **kwargs) -> serializers.CharField:
 
     def valid(value: str) -> None:
         if value not in values:
-            raise serializers.ValidationError(f"“{value}” is not one of: {', '.join(values)}.")
+            raise serializers.ValidationError(
+                _("“%(value)s” is not one of: %(values)s.") % {"value": value, "values": ", ".join(values)}
+            )
 
     return serializers.CharField(validators=[valid], help_text=f"One of: {', '.join(values)}.", **kwargs)
 
@@ -234,7 +237,7 @@ class LinkInputSerializer(serializers.Serializer):
     def validate_reference(self, value: str) -> Ticket:
         ticket = Ticket.objects.by_reference(value).select_related("customer", "service", "area").first()
         if ticket is None:
-            raise serializers.ValidationError("No ticket with this reference.")
+            raise serializers.ValidationError(_("No ticket with this reference."))
         return ticket
 
 
@@ -297,7 +300,7 @@ def _incident(pk: int) -> Incident:
 def _ticket(reference: str) -> Ticket:
     ticket = Ticket.objects.by_reference(reference).select_related("customer", "service", "area").first()
     if ticket is None:
-        raise DomainError("No ticket with this reference.", field="reference", status_code=404)
+        raise DomainError(_("No ticket with this reference."), field="reference", status_code=404)
     return ticket
 
 
@@ -337,7 +340,7 @@ class IncidentCollectionApi(APIView):
             qs = qs.active()
         elif wanted:
             if wanted not in Incident.Status.values:
-                raise DomainError("Unknown status.", field="status")
+                raise DomainError(_("Unknown status."), field="status")
             qs = qs.filter(status=wanted)
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
@@ -497,8 +500,8 @@ class LookupApi(APIView):
     def get(self, request):
         params = {k: request.query_params.get(k, "").strip() for k in ("phone", "customer", "email")}
         if not any(params.values()):
-            raise DomainError("Give phone, customer or email.", field="phone")
+            raise DomainError(_("Give phone, customer or email."), field="phone")
         customer = selectors.find_customer(**params)
         if customer is None:
-            raise DomainError("No customer found.", status_code=404)
+            raise DomainError(_("No customer found."), status_code=404)
         return Response(LookupOutputSerializer(selectors.caller_overview(customer)).data)
