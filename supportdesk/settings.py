@@ -106,7 +106,21 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # Pushes are hints, rows are the truth (DESIGN.md): a short expiry keeps a dead
             # consumer's backlog from growing, a larger capacity absorbs bursts of alerts.
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 500, "expiry": 30},
+            "CONFIG": {
+                # channels_redis blocks 5 s in BZPOPMIN, so the socket timeout must exceed it (redis-py
+                # 8 defaults to 5 s and idle consumers die); hundreds of agents joining groups at once
+                # need more than redis-py's 100 pooled connections (bench/README.md, "Live alerts").
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
+                        "max_connections": 2000,
+                    }
+                ],
+                "capacity": 500,
+                "expiry": 30,
+            },
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
