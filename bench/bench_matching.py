@@ -296,7 +296,11 @@ def bench_declare(args, data: dict) -> dict:
     print(
         f"    naive loop: {len(tickets):,} tickets in {naive_slice_s:.2f} s → {naive_s:.1f} s for "
         f"{args.covered:,} (scaled); set-based is {ratio:.0f}× faster "
-        f"(targets: ≤ 3 s, ≥ 50×: {'met' if declare_s <= 3 and ratio >= 50 else 'NOT met'})"
+        + (
+            f"(targets: ≤ 3 s, ≥ 50×: {'met' if declare_s <= 3 and ratio >= 50 else 'NOT met'})"
+            if args.covered >= 100_000
+            else "(the targets are for --covered 100000; fixed costs dominate smaller runs)"
+        )
     )
     return {"declare_s": declare_s, "naive_s": naive_s, "ratio": ratio}
 
