@@ -133,3 +133,12 @@ def test_a_push_the_layer_refuses_leaves_the_alert_for_the_sweep(
     assert sweep_pending_alerts() == 1
     assert [e["alert"]["id"] for e in inbox.drain()] == [alert.pk]
     inbox.close()
+
+
+def test_the_sweep_is_scheduled_and_both_fan_out_tasks_are_registered():
+    from supportdesk.celery import app
+
+    app.finalize()
+    schedule = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert "notifications.tasks.sweep_pending_alerts" in schedule
+    assert {"notifications.tasks.fan_out_alert", "notifications.tasks.fan_out_alerts"} <= set(app.tasks)
