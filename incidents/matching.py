@@ -30,7 +30,8 @@ Both ways
   A detached link stays as a row, so the ``ON CONFLICT`` never re-attaches a ticket a person detached.
 * **Ticket side** (``match_ticket``): called from the ``tickets.signals.ticket_changed`` receiver
   inside the transaction that wrote the ticket: one candidate query over the active incidents
-  (service/area/equipment/time in SQL, keywords in Python with ``casefold``) and one bulk insert.
+  (service/area/equipment/time in SQL, keywords in Python with ``casefold``), and for a match one
+  read of the scopes (for the reasons; cached) and one bulk insert.
 
 Race-freedom (PostgreSQL)
 -------------------------
@@ -49,8 +50,11 @@ lock second starts its matching statement after the first one's transaction comm
 only released at commit), so it sees the other's row and links; whoever got it first could not see
 the other's row, because that row's transaction had not committed (it was still waiting for the
 lock). So exactly one side links each pair; the unique constraint on (incident, ticket) turns any
-remaining overlap (a person linking by hand at the same moment) into a no-op. SQLite has a single
-writer, so the locks are skipped there.
+remaining overlap (a person linking by hand at the same moment) into a no-op. This relies on READ
+COMMITTED (Django's default on PostgreSQL; under REPEATABLE READ the snapshot would predate the
+lock). The price: tickets opened during a declaration wait for its commit (a few seconds for
+100,000 links). SQLite has a single writer, so the locks are skipped there. The race test in
+tests/incidents/test_race_free_matching.py fails when either lock is removed.
 
 Timeline
 --------
