@@ -16,7 +16,7 @@ from django.urls import reverse
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 LANGUAGES = ["sv", "fi"]
-PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%[sd]")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w*\}")  # %(name)s, %d, and str.format's {name}
 
 
 def _unquote(line: str) -> str:
@@ -71,8 +71,7 @@ def test_translations_keep_their_placeholders(lang):
         for key, text in entry.items():
             if not key.startswith("msgstr"):
                 continue
-            # %(name)s in the msgid (or its plural) must all survive; a count may be left implicit
-            # only in a singular form, which Finnish and Swedish never need here.
+            # Every placeholder of the msgid (msgstr[0]) or its plural (msgstr[1]) must survive.
             source = entry.get("msgid_plural", entry["msgid"]) if key != "msgstr[0]" else entry["msgid"]
             assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(source)), (
                 f"{lang}: {entry['msgid']!r} -> {text!r}"
