@@ -81,6 +81,11 @@ def chromium(monkeypatch):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield p, browser
         browser.close()
+        # Queries made while Playwright's loop runs use a connection of their own (Django keys
+        # connections by context); close it, or the test database cannot be dropped at the end.
+        from django.db import connections
+
+        connections.close_all()
 
 
 def session_cookie(user, base_url: str) -> dict:
