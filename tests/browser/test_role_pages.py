@@ -61,6 +61,8 @@ def test_agent_lands_on_the_queue_and_opens_a_ticket(page, live_server, agent):
 
 
 def test_customer_writes_to_us_and_sees_the_reference(page, live_server, alice):
+    alice.language = "en"  # her pages follow her profile's language
+    alice.save(update_fields=["language"])
     login(page, live_server, "alice")
     expect(page).to_have_url(f"{live_server.url}/my/tickets/")
     page.get_by_role("link", name="Write to us").first.click()
@@ -80,3 +82,9 @@ def test_tech_lands_on_escalations_and_ops_on_incidents(page, live_server, tech,
     login(page, live_server, "olga")
     expect(page).to_have_url(f"{live_server.url}/ops/incidents/")
     page.screenshot(path=ARTIFACTS / "ops-incidents.png", full_page=True)
+
+
+def test_a_swedish_customer_is_answered_in_swedish(page, live_server, alice):
+    login(page, live_server, "alice")
+    expect(page.get_by_role("link", name="Skriv till oss").first).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "customer-sv.png", full_page=True)
