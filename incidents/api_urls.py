@@ -10,6 +10,7 @@ urlpatterns = [
     path("incidents/", apis.IncidentCollectionApi.as_view(), name="api-incidents"),
     path("incidents/preview/", apis.IncidentPreviewApi.as_view(), name="api-incident-preview"),
     path("incidents/<int:pk>/", apis.IncidentDetailApi.as_view(), name="api-incident"),
+    path("incidents/<int:pk>/scope/", apis.IncidentScopeApi.as_view(), name="api-incident-scope"),
     path("incidents/<int:pk>/updates/", apis.IncidentPostUpdateApi.as_view(), name="api-incident-updates"),
     path("incidents/<int:pk>/resolve/", apis.IncidentResolveApi.as_view(), name="api-incident-resolve"),
     path("incidents/<int:pk>/tickets/", apis.IncidentTicketsApi.as_view(), name="api-incident-tickets"),

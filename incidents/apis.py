@@ -199,6 +199,25 @@ class PreviewOutputSerializer(serializers.Serializer):
     subscriptions = SubscriptionBriefSerializer(many=True)
 
 
+class ScopeChangeInputSerializer(serializers.Serializer):
+    """Only the dimensions given change; an empty list clears a dimension (it then matches all)."""
+
+    services = _codes(Service)
+    areas = _codes(Area)
+    equipment = _codes(EquipmentModel)
+    keywords = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=50
+    )
+
+
+class ScopeChangeOutputSerializer(IncidentOutputSerializer):
+    linked_tickets = serializers.IntegerField(read_only=True)
+    detached_tickets = serializers.IntegerField(read_only=True)
+
+    class Meta(IncidentOutputSerializer.Meta):
+        fields = [*IncidentOutputSerializer.Meta.fields, "linked_tickets", "detached_tickets"]
+
+
 class UpdateInputSerializer(serializers.Serializer):
     message = LocalizedTextField()
     public = serializers.BooleanField(default=True)
@@ -422,6 +441,31 @@ class IncidentResolveApi(APIView):
             incident=incident, actor=request.user, message=body.validated_data.get("message")
         )
         return Response(IncidentOutputSerializer(incident).data)
+
+
+class IncidentScopeApi(APIView):
+    """Widen (links more, set-based) or narrow (detaches automatic links that no longer match)."""
+
+    permission_classes = [HasRole.of(*OPS_ROLES)]
+
+    @extend_schema(request=ScopeChangeInputSerializer, responses=ScopeChangeOutputSerializer)
+    def patch(self, request, pk: int):
+        incident = _incident(pk)
+        body = ScopeChangeInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        result = services.incident_change_scope(
+            incident=incident,
+            actor=request.user,
+            services=data.get("services"),
+            areas=data.get("areas"),
+            equipment=data.get("equipment"),
+            keywords=data.get("keywords"),
+        )
+        incident = _incident(pk)  # the scope as it is now
+        incident.linked_tickets = result.linked_count
+        incident.detached_tickets = result.detached_count
+        return Response(ScopeChangeOutputSerializer(incident).data)
 
 
 class IncidentTicketsApi(APIView):

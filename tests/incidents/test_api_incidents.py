@@ -154,3 +154,32 @@ def test_the_openapi_schema_still_generates(db):
     assert "/api/v1/incidents/" in paths
     assert "/api/v1/incidents/{id}/tickets/{reference}/" in paths
     assert "/api/v1/lookup/" in paths
+
+
+def test_ops_widen_and_narrow_the_scope(catalogue, ticket_in, ops):
+    solna = ticket_in(service=catalogue.email, area=catalogue.solna)
+    hisingen = ticket_in(service=catalogue.email, area=catalogue.hisingen)
+    incident = declare_incident(actor=ops, services=[catalogue.email], areas=[catalogue.stockholm]).incident
+    url = f"/api/v1/incidents/{incident.pk}/scope/"
+    wider = client_for(ops).patch(url, {"areas": ["se"]}, format="json")
+    assert wider.status_code == 200, wider.content
+    assert wider.json()["linked_tickets"] == 1 and wider.json()["areas"] == ["se"]
+    assert wider.json()["services"] == ["email"]  # not given, not changed
+    narrower = client_for(ops).patch(url, {"areas": ["se-ab-solna"]}, format="json")
+    assert narrower.json()["detached_tickets"] == 1
+    attached = IncidentTicketLink.objects.filter(incident=incident, detached_at__isnull=True)
+    assert list(attached.values_list("ticket_id", flat=True)) == [solna.pk]
+    assert (
+        IncidentTicketLink.objects.get(incident=incident, ticket=hisingen).detach_reason == "scope narrowed"
+    )
+
+
+def test_scope_changes_refuse_unknown_codes_non_ops_and_resolved_incidents(incident, ops, agent):
+    from incidents.services import incident_resolve
+
+    url = f"/api/v1/incidents/{incident.pk}/scope/"
+    bad = client_for(ops).patch(url, {"equipment": ["nope"]}, format="json")
+    assert bad.status_code == 400 and "equipment" in bad.json()["fields"]
+    assert client_for(agent).patch(url, {"areas": []}, format="json").status_code == 403
+    incident_resolve(incident=incident, actor=ops)
+    assert client_for(ops).patch(url, {"areas": []}, format="json").status_code == 400
