@@ -49,10 +49,10 @@ test: test-services test-embedded ## The test command: full suite on PostgreSQL 
 test-services: $(STAMP) ## Full suite against PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)
 	DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' $(BIN)/pytest $(PYTEST_ARGS)
 
-# CI / SUPPORTDESK_REQUIRE_SERVICES are unset too: this run has no services by design, and
-# tests/conftest.py checks for them before `-m` has deselected the tests that need them.
+# No services here by design: only `core` tests run, and in CI tests/conftest.py fails the run if
+# one of the selected tests needed PostgreSQL, Redis or a worker.
 test-embedded: $(STAMP) ## Tests marked `core` on the embedded default (SQLite, in-memory layer, eager)
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_TASK_ALWAYS_EAGER -u CI -u SUPPORTDESK_REQUIRE_SERVICES \
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_TASK_ALWAYS_EAGER \
 		$(BIN)/pytest -m '$(EMBEDDED_MARKERS)' $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check + ruff format --check

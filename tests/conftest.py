@@ -36,6 +36,7 @@ def _redis_up() -> bool:
         return False
 
 
+@pytest.hookimpl(trylast=True)  # after -m / -k have deselected what this run does not need
 def pytest_collection_modifyitems(config, items):
     missing = {}
     if not django_settings.USING_POSTGRES:
