@@ -13,7 +13,7 @@ from datetime import timedelta
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -32,6 +32,9 @@ SWEEP_BATCH = 500
 FAN_OUT_BATCH = 100
 
 RECEIPT_STATES = ("delivered", "seen", "acknowledged")
+
+# Above this many newly linked tickets, find the assigned ones by join rather than by id list.
+LARGE_MATCH = 1000
 
 
 def user_group(user_id: int) -> str:
@@ -91,11 +94,22 @@ def alerts_for_matched_tickets(*, incident: Incident, ticket_ids: Iterable[int])
 
     Set-based: one query for the assignees, one bulk insert, one on-commit push for the batch.
     """
-    rows = list(
-        Ticket.objects.filter(pk__in=list(ticket_ids), assignee__isnull=False)
-        .order_by("pk")
-        .values_list("pk", "assignee_id")
-    )
+    ticket_ids = list(ticket_ids)
+    if len(ticket_ids) > LARGE_MATCH:
+        # A declaration linking 100,000 tickets: a 100,000-id IN list costs about a second to send
+        # and plan, while few of them have an assignee. Ask the other way round: assigned tickets
+        # attached to this incident that have no ticket-matched alert for it yet.
+        already = Alert.objects.filter(
+            incident=incident, kind=Alert.Kind.TICKET_MATCHED, ticket=OuterRef("pk")
+        )
+        assigned = Ticket.objects.filter(
+            assignee__isnull=False,
+            incident_links__incident=incident,
+            incident_links__detached_at__isnull=True,
+        ).exclude(Exists(already))
+    else:
+        assigned = Ticket.objects.filter(pk__in=ticket_ids, assignee__isnull=False)
+    rows = list(assigned.order_by("pk").values_list("pk", "assignee_id"))
     if not rows:
         return []
     base = {"incident": incident_payload(incident)}
