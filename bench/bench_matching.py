@@ -20,7 +20,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+from benchdb import database_url, drop_database, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,45 +44,6 @@ def parse_args() -> argparse.Namespace:
     if args.covered > args.tickets:
         p.error("--covered cannot exceed --tickets")
     return args
-
-
-def recreate_database(url: str) -> str:
-    """Drop and create the bench database on the server in ``url``; return its URL."""
-    import psycopg2
-
-    parsed = urlparse(url)
-    if parsed.scheme not in ("postgres", "postgresql"):
-        sys.exit("DATABASE_URL must point at PostgreSQL (postgres://...)")
-    admin = psycopg2.connect(
-        dbname="postgres",
-        user=parsed.username,
-        password=parsed.password,
-        host=parsed.hostname,
-        port=parsed.port or 5432,
-    )
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        cur.execute(f"CREATE DATABASE {BENCH_DB}")
-    admin.close()
-    return urlunparse(parsed._replace(path=f"/{BENCH_DB}"))
-
-
-def drop_database(url: str) -> None:
-    import psycopg2
-
-    parsed = urlparse(url)
-    admin = psycopg2.connect(
-        dbname="postgres",
-        user=parsed.username,
-        password=parsed.password,
-        host=parsed.hostname,
-        port=parsed.port or 5432,
-    )
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    admin.close()
 
 
 def load(args) -> dict:
@@ -427,9 +389,9 @@ def main() -> None:
         sys.exit("Set DATABASE_URL to a PostgreSQL server (the bench creates its own database there).")
     if args.reuse:
         args.keep = True
-        bench_url = urlunparse(urlparse(url)._replace(path=f"/{BENCH_DB}"))
+        bench_url = database_url(url, BENCH_DB)
     else:
-        bench_url = recreate_database(url)
+        bench_url = recreate_database(url, BENCH_DB)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -453,7 +415,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            drop_database(url)
+            drop_database(url, BENCH_DB)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,137 @@
+"""First-line queue page with 1,000,000 tickets in the table (DESIGN.md: p95 ≤ 100 ms server time,
+query count independent of page size and position).
+
+Loads the scale data with ``supportdesk.seeding.load_scale_data`` (COPY) into its own database, then
+renders the real ``tickets:queue`` view through Django's test client — the whole server side:
+middleware, session, roles, the queries and the template — for the first page and for pages deep in
+the queue (keyset ``?before=``). The naive baseline is what a straightforward Django list view does:
+``Paginator`` (COUNT(*) + OFFSET) and no ``select_related`` (one query per row for customer, service,
+area, assignee and the incident flag), timed on the same pages.
+
+Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/supportdesk .venv/bin/python bench/bench_queue.py
+      [--customers 1000000] [--requests 200] [--keep] [--reuse]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from benchdb import database_url, drop_database, recreate_database
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH_DB = "supportdesk_bench_queue"
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--customers", type=int, default=1_000_000, help="customers (about one ticket each)")
+    p.add_argument("--requests", type=int, default=200, help="timed requests per page position")
+    p.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    p.add_argument("--reuse", action="store_true", help="reuse a kept bench database (skip the load)")
+    return p.parse_args()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def time_requests(client, url: str, n: int) -> tuple[list[float], int]:
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)  # warm caches and plans
+    times = []
+    reset_queries()  # each request clears the log at its start; begin the capture from empty
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    for _ in range(n):
+        t0 = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200
+    return times, len(queries.captured_queries)
+
+
+def naive_page(page_number: int) -> float:
+    """A straightforward list view's work for one page, in ms (no template: it only flatters us)."""
+    from django.core.paginator import Paginator
+
+    from tickets.models import Ticket
+
+    t0 = time.perf_counter()
+    qs = Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES, queue="first-line").order_by("-pk")
+    page = Paginator(qs, 50).page(page_number)
+    for t in page.object_list:
+        _ = (t.customer.name, t.service and t.service.name, t.area and t.area.name, t.assignee)
+        _ = t.incident_links.filter(detached_at__isnull=True).exists()
+    return (time.perf_counter() - t0) * 1000
+
+
+def main() -> None:
+    args = parse_args()
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/supportdesk")
+    bench_url = database_url(url, BENCH_DB) if args.reuse else recreate_database(url, BENCH_DB)
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
+    os.environ.pop("REDIS_URL", None)  # the page needs no Redis; keep the bench self-contained
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth.models import Group, User
+    from django.core.management import call_command
+    from django.test import Client
+
+    from supportdesk.seeding import ensure_catalogue, load_scale_data
+    from tickets.models import Ticket
+
+    settings.ALLOWED_HOSTS = ["*"]
+    try:
+        if not args.reuse:
+            call_command("migrate", verbosity=0)
+            ensure_catalogue()
+            t0 = time.perf_counter()
+            load_scale_data(customers=args.customers)
+            print(f"loaded {args.customers:,} customers in {time.perf_counter() - t0:.1f} s")
+        total = Ticket.objects.count()
+        open_first_line = Ticket.objects.open().filter(queue="first-line").count()
+        print(f"{total:,} tickets in the table, {open_first_line:,} open in first line")
+
+        agent, _ = User.objects.get_or_create(username="bench-agent")
+        agent.groups.add(Group.objects.get(name="agent"))
+        client = Client()
+        client.force_login(agent)
+
+        ids = list(
+            Ticket.objects.open()
+            .filter(queue="first-line")
+            .order_by("-pk")
+            .values_list("pk", flat=True)[::50][:2001]
+        )
+        # ids[p - 1] is the newest ticket of page p; keyset paging reaches it with before=ids[p - 1] + 1.
+        pages = sorted({1, min(100, len(ids)), len(ids)})
+        positions = {f"page {p:,}": (ids[p - 1] + 1 if p > 1 else None, p) for p in pages}
+        print(f"{'position':<12} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'naive ms':>10} {'ratio':>7}")
+        for name, (before, page_number) in positions.items():
+            path = "/desk/queue/" + (f"?queue=first-line&before={before}" if before else "")
+            times, queries = time_requests(client, path, args.requests)
+            naive = statistics.median(naive_page(page_number) for _ in range(5))
+            p50, p95 = statistics.median(times), percentile(times, 0.95)
+            print(f"{name:<12} {p50:>8.1f} {p95:>8.1f} {queries:>8} {naive:>10.1f} {naive / p50:>6.1f}×")
+    finally:
+        if not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            drop_database(url, BENCH_DB)
+
+
+if __name__ == "__main__":
+    main()
