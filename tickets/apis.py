@@ -12,20 +12,14 @@ from rest_framework.views import APIView
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
 from supportdesk.api import DomainError
 from supportdesk.roles import (
-    ADMIN,
-    AGENT,
     CUSTOMER,
-    OPS,
     STAFF_ROLES,
-    TECH,
     HasRole,
     has_role,
     is_staff_member,
 )
 from tickets import selectors, services
 from tickets.models import Ticket
-
-STAFF = (AGENT, TECH, OPS, ADMIN)
 
 
 def _attached_links():
@@ -112,7 +106,7 @@ class TicketListOpenApi(ListAPIView):
     """GET: staff list tickets (``?status=&queue=&incident=``), customers their own.
     POST: open a ticket; matching runs inline and the response lists the incidents it was linked to."""
 
-    permission_classes = [HasRole.of(*STAFF, CUSTOMER)]
+    permission_classes = [HasRole.of(*STAFF_ROLES, CUSTOMER)]
     serializer_class = TicketOutSerializer
 
     @extend_schema(
@@ -180,7 +174,7 @@ class TicketDetailApi(APIView):
     """GET: the ticket (customers: their own only; others' are 404). PATCH (staff): status,
     assignee, service/area/equipment — each through its own service."""
 
-    permission_classes = [HasRole.of(*STAFF, CUSTOMER)]
+    permission_classes = [HasRole.of(*STAFF_ROLES, CUSTOMER)]
 
     @extend_schema(responses=TicketOutSerializer)
     def get(self, request, reference: str):
@@ -212,7 +206,7 @@ class CommentInSerializer(serializers.Serializer):
 class TicketCommentApi(APIView):
     """Staff reply (public) or note; a customer's comment on their own ticket is always public."""
 
-    permission_classes = [HasRole.of(*STAFF, CUSTOMER)]
+    permission_classes = [HasRole.of(*STAFF_ROLES, CUSTOMER)]
 
     @extend_schema(request=CommentInSerializer, responses={201: TicketOutSerializer})
     def post(self, request, reference: str):
@@ -232,7 +226,7 @@ class EscalateInSerializer(serializers.Serializer):
 class TicketEscalateApi(APIView):
     """Staff: hand the ticket to second line with a structured hand-over."""
 
-    permission_classes = [HasRole.of(*STAFF)]
+    permission_classes = [HasRole.of(*STAFF_ROLES)]
 
     @extend_schema(request=EscalateInSerializer, responses=TicketOutSerializer)
     def post(self, request, reference: str):

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
 from supportdesk.api import DomainError
+from supportdesk.roles import is_staff_member
 from tickets import lexicon, sla
 from tickets.models import Ticket, TicketEvent
 from tickets.signals import ticket_changed
@@ -125,8 +126,6 @@ def ticket_comment(*, ticket: Ticket, actor, body: str, public: bool) -> TicketE
     body = body.strip()
     if not body:
         raise DomainError(_("Write something first."), field="body")
-    from supportdesk.roles import is_staff_member
-
     by_staff = is_staff_member(actor)
     if by_staff:
         kind = TicketEvent.Kind.REPLY if public else TicketEvent.Kind.NOTE

@@ -11,19 +11,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from customers.models import Customer
 from supportdesk.api import DomainError
-from supportdesk.roles import ADMIN, AGENT, CUSTOMER, OPS, TECH, role_required
+from supportdesk.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, role_required
 from tickets import selectors, services
 from tickets.forms import CommentForm, CustomerTicketForm, EscalateForm, StaffTicketForm, StatusForm
 from tickets.models import Ticket
-
-STAFF = (AGENT, TECH, OPS, ADMIN)
-
 
 # --- agent workspace ---------------------------------------------------------------------------
 
 
 @require_GET
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def queue(request: HttpRequest) -> HttpResponse:
     """First-line queue (and the other queues as tabs); ``?mine=1`` for my tickets."""
     current = request.GET.get("queue", Ticket.Queue.FIRST_LINE)
@@ -65,7 +62,7 @@ def escalations(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     return render(
@@ -93,7 +90,7 @@ def _back_to(ticket: Ticket) -> HttpResponse:
 
 
 @require_POST
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def ticket_comment(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = CommentForm(request.POST)
@@ -105,7 +102,7 @@ def ticket_comment(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def ticket_set_status(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = StatusForm(request.POST)
@@ -115,7 +112,7 @@ def ticket_set_status(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def ticket_claim(request: HttpRequest, reference: str) -> HttpResponse:
     """Take the ticket (first or second line); ``release=1`` gives it back to the queue."""
     ticket = selectors.get_ticket_for(request.user, reference)
@@ -125,7 +122,7 @@ def ticket_claim(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = EscalateForm(request.POST)
@@ -141,7 +138,7 @@ def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_GET
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def lookup(request: HttpRequest) -> HttpResponse:
     """Caller look-up by phone, customer number or e-mail: the customer's whole picture on one screen."""
     q = request.GET.get("q", "").strip()
@@ -158,7 +155,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def staff_open_ticket(request: HttpRequest, number: str) -> HttpResponse:
     customer = get_object_or_404(Customer, number=number)
     form = StaffTicketForm(request.POST, customer=customer)
