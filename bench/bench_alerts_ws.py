@@ -11,8 +11,16 @@ Scenarios
            the push is lost by design, the declaration commits anyway, and clients reconnect with
            their last id and catch up from the rows (the periodic sweep pushes later as well).
            Restarts the machine's Redis: run it only where that is acceptable.
+  polling  the naive baseline, what a desk without push does: the websockets are closed and the
+           same N agents (same session cookies; as many daphne processes, fresh ones with
+           CONN_MAX_AGE=0, see bench/README.md) GET the banner fragment
+           (notifications:banner) every --poll-interval seconds from random phases; one incident
+           is declared the same way; time until each client's poll response has its title. Prints
+           p50/p99, their ratio to the push figures (all live declarations pooled) and the HTTP
+           request rate polling puts on the server.
 
 Run:  .venv/bin/python bench/bench_alerts_ws.py [--clients 500] [--servers 2] [--skip-restart]
+                                                [--poll-interval 5]
 Env:  BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/supportdesk_bench_alerts),
       BENCH_REDIS_URL (default redis://127.0.0.1:6379/5).
 """
@@ -95,10 +103,18 @@ def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30) -> No
     raise SystemExit("daphne did not listen")
 
 
-def start(cmd: list[str]) -> subprocess.Popen:
+def start(cmd: list[str], **env: str) -> subprocess.Popen:
     # Quiet: daphne would print an access-log line per websocket.
     return subprocess.Popen(
-        cmd, cwd=ROOT, env=os.environ.copy(), start_new_session=True, stdout=subprocess.DEVNULL
+        cmd, cwd=ROOT, env={**os.environ, **env}, start_new_session=True, stdout=subprocess.DEVNULL
+    )
+
+
+def start_daphne(port: int, **env: str) -> subprocess.Popen:
+    # Twisted's default listen backlog (50) resets handshakes when hundreds arrive at once.
+    endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog=1024"
+    return start(
+        [sys.executable, "-m", "daphne", "-v", "0", "-e", endpoint, "supportdesk.asgi:application"], **env
     )
 
 
@@ -173,18 +189,20 @@ class Client:
                     attempt = 0
                     await ws.send(json.dumps({"type": "hello", "last_id": self.last_id}))
                     resync = asyncio.create_task(self.resync(ws))
-                    async for raw in ws:
-                        message = json.loads(raw)
-                        if message["type"] == "alert":
-                            alert_id = message["alert"]["id"]
-                            if alert_id not in self.seen:
-                                self.seen.add(alert_id)
-                                self.arrivals[alert_id] = time.monotonic()
-                                self.last_id = max(self.last_id or 0, alert_id)
-                        elif message["type"] == "caught-up":
-                            self.last_id = max(self.last_id or 0, message["last_id"])
-                            self.caught_up.set()
-                    resync.cancel()
+                    try:
+                        async for raw in ws:
+                            message = json.loads(raw)
+                            if message["type"] == "alert":
+                                alert_id = message["alert"]["id"]
+                                if alert_id not in self.seen:
+                                    self.seen.add(alert_id)
+                                    self.arrivals[alert_id] = time.monotonic()
+                                    self.last_id = max(self.last_id or 0, alert_id)
+                            elif message["type"] == "caught-up":
+                                self.last_id = max(self.last_id or 0, message["last_id"])
+                                self.caught_up.set()
+                    finally:  # also when the socket fails or the bench cancels the client
+                        resync.cancel()
             except Exception as exc:  # noqa: BLE001 - any failure: reconnect, like the browser
                 ERRORS[type(exc).__name__] = ERRORS.get(type(exc).__name__, 0) + 1
             if self.closing:
@@ -229,6 +247,170 @@ def declare(title: str) -> tuple[int, float]:
         f"  incident_declare returned (committed, fan-out enqueued) after {(declared - started) * 1000:.0f} ms"
     )
     return alert.pk, started
+
+
+POLL_ERRORS: dict[str, int] = {}  # why polls failed
+
+
+class Poller:
+    """An agent's page without push: GETs the banner fragment every ``interval`` seconds.
+
+    Plain asyncio HTTP/1.1 over one keep-alive connection (reopened after a failure), like a
+    browser tab; the poll schedule is fixed (as htmx ``every``), from a random phase.
+    """
+
+    def __init__(self, port: int, session_key: str, path: str):
+        self.port = port
+        self.request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: sessionid={session_key}\r\n"
+            "HX-Request: true\r\nAccept: text/html\r\n\r\n"
+        ).encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.watch: str | None = None  # the title to look for
+        self.found: dict[str, float] = {}
+        self.latencies: list[float] = []
+        self.closing = False
+        self.requests = 0  # responses, whatever their status: the load on the server
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def get(self) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.writer.write(self.request)
+        await self.writer.drain()
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        status_line, *lines = head.split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines if h)}
+        if "content-length" in headers:
+            body = await self.reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while size := int((await self.reader.readline()).split(b";")[0], 16):
+                parts.append((await self.reader.readexactly(size + 2))[:-2])
+            await self.reader.readline()
+            body = b"".join(parts)
+        else:
+            body = await self.reader.read()
+            self.close()
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return int(status_line.split()[1]), body
+
+    async def run(self, interval: float) -> None:
+        await asyncio.sleep(random.random() * interval)
+        next_at = time.monotonic()
+        while not self.closing:
+            sent = time.monotonic()
+            try:
+                async with asyncio.timeout(30):  # not wait_for: on 3.11 it can swallow a cancel
+                    status, body = await self.get()
+                done = time.monotonic()
+                self.requests += 1
+                self.latencies.append(done - sent)
+                if status != 200:
+                    POLL_ERRORS[f"HTTP {status}"] = POLL_ERRORS.get(f"HTTP {status}", 0) + 1
+                elif self.watch and self.watch not in self.found and self.watch.encode() in body:
+                    self.found[self.watch] = done
+            except asyncio.CancelledError:
+                self.close()
+                raise
+            except Exception as exc:  # noqa: BLE001 - a failed poll: reconnect and poll again
+                POLL_ERRORS[str(exc) or type(exc).__name__] = (
+                    POLL_ERRORS.get(str(exc) or type(exc).__name__, 0) + 1
+                )
+                self.close()
+            next_at = max(next_at + interval, time.monotonic())  # a late poll does not burst
+            await asyncio.sleep(next_at - time.monotonic())
+
+
+def resolve_leftover_incidents() -> int:
+    """Resolve the active incidents earlier bench runs declared, so the banner holds this run's only."""
+    from django.utils import timezone
+
+    from incidents.models import Incident
+
+    return (
+        Incident.objects.active()
+        .filter(title__startswith="Bench outage")
+        .update(status=Incident.Status.RESOLVED, resolved_at=timezone.now())
+    )
+
+
+async def polling_baseline(args, keys: list[str], ports: list[int], push: dict) -> dict:
+    """The naive baseline: the same agents poll the banner fragment instead of holding a websocket."""
+    from asgiref.sync import sync_to_async
+    from django.urls import reverse
+
+    path = reverse("notifications:banner")
+    pollers = [
+        Poller(port, key, path)
+        for key, port in zip(keys, [ports[i % len(ports)] for i in range(len(keys))], strict=True)
+    ]
+    interval = args.poll_interval
+    tasks = [asyncio.create_task(p.run(interval)) for p in pollers]
+    try:
+        await asyncio.sleep(interval)  # every client has started polling (and warmed the servers)
+        for p in pollers:
+            p.latencies.clear()
+        window_start, requests_before = time.monotonic(), sum(p.requests for p in pollers)
+        await asyncio.sleep(2 * interval)  # steady polling, nothing new: the idle request rate
+        window = time.monotonic() - window_start
+        requests = sum(p.requests for p in pollers) - requests_before
+        title = f"Bench outage polled {os.getpid()}"
+        for p in pollers:
+            p.watch = title
+        _, started = await sync_to_async(declare)(title)
+        timeout = 2 * interval + 30
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not all(title in p.found for p in pollers):
+            await asyncio.sleep(0.01)
+    finally:
+        for p in pollers:
+            p.closing = True
+        for task in tasks:
+            task.cancel()
+        _, pending = await asyncio.wait(tasks, timeout=10)
+        if pending:
+            print(f"{len(pending)} pollers did not stop")
+    # Over all clients: one that never saw the incident counts as later than any that did (null).
+    got = [p.found[title] - started if title in p.found else float("inf") for p in pollers]
+    received = sum(x != float("inf") for x in got)
+    figures = {"scenario": f"polling every {interval:g} s", "clients": len(pollers), "received": received}
+    figures.update(
+        {k: round(v * 1000, 1) if v != float("inf") else None for k, v in percentiles(got).items()}
+    )
+    if received < len(got):
+        figures["mean"] = None
+        figures["gave_up_after_s"] = timeout
+    latencies = [x for p in pollers for x in p.latencies]
+    if latencies:
+        lat = percentiles(latencies)
+        figures["poll_response_ms"] = {k: round(lat[k] * 1000, 1) for k in ("p50", "p99", "max")}
+    figures["requests_per_s"] = round(requests / window, 1)
+    figures["poll_errors"] = dict(POLL_ERRORS)
+    print(json.dumps(figures))
+    if push.get("p50"):
+
+        def ratio(q: str) -> str:
+            if figures[q] is None:  # fewer than q of the clients saw it before the bench gave up
+                return f"{q} > {timeout * 1000:.0f} / {push[q]:.0f} ms = > {timeout * 1000 / push[q]:.0f}x"
+            return f"{q} {figures[q]:.0f} / {push[q]:.0f} ms = {figures[q] / push[q]:.1f}x"
+
+        print(
+            f"baseline/push: {ratio('p50')}, {ratio('p99')} "
+            f"(push: all {push['runs']} live declarations pooled, {push['received']} arrivals)"
+        )
+    print(
+        f"server load while idle: polling {figures['requests_per_s']} HTTP requests/s "
+        f"({requests} in {window:.1f} s); push 0 HTTP requests/s "
+        f"(open sockets send a hello frame every {RESYNC_SECONDS} s: {len(keys) / RESYNC_SECONDS:.1f} frames/s)"
+    )
+    return figures
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -294,23 +476,9 @@ async def main(args) -> None:
     from asgiref.sync import sync_to_async
 
     keys = await sync_to_async(make_agents)(args.clients)
+    print(f"resolved {await sync_to_async(resolve_leftover_incidents)()} incidents left by earlier runs")
     ports = [free_port() for _ in range(args.servers)]
-    servers = [
-        # Twisted's default listen backlog (50) resets handshakes when hundreds arrive at once.
-        start(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-v",
-                "0",
-                "-e",
-                f"tcp:port={p}:interface=127.0.0.1:backlog=1024",
-            ]
-            + ["supportdesk.asgi:application"]
-        )
-        for p in ports
-    ]
+    servers = [start_daphne(p) for p in ports]
     worker = start(
         [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", "-l", "ERROR", "-c", "2"]
         + ["--without-gossip", "--without-mingle", "-n", f"bench-{os.getpid()}@%h"]
@@ -333,9 +501,11 @@ async def main(args) -> None:
         await asyncio.sleep(args.idle)
         print(f"reconnects while idle for {args.idle:.0f} s: {sum(c.reconnects for c in clients)}")
 
+        push_arrivals = []
         for run in range(args.runs):
             alert_id, started = await sync_to_async(declare)(f"Bench outage {run}")
             await wait_all(clients, alert_id, 30)
+            push_arrivals += [c.arrivals[alert_id] - started for c in clients if alert_id in c.arrivals]
             pushed = await sync_to_async(push_delay_ms)(alert_id)
             results.append(report(f"live #{run + 1}", clients, alert_id, started, pushed))
             await asyncio.sleep(0.5)
@@ -352,6 +522,26 @@ async def main(args) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+        if not args.skip_baseline:
+            push = {"runs": args.runs, "received": len(push_arrivals)}
+            if push_arrivals:
+                push.update({k: v * 1000 for k, v in percentiles(push_arrivals).items()})
+                print(f"push, live declarations pooled: p50 {push['p50']:.0f} ms, p99 {push['p99']:.0f} ms")
+            # Fresh daphne processes, as many, same settings, except CONN_MAX_AGE: Django's ASGI
+            # handler runs each HTTP request's sync code in a thread of its own, so a persistent
+            # connection is left behind per request (at 100 req/s PostgreSQL ran out of
+            # connections within seconds). Websockets share one thread per process and are not hit.
+            for proc in servers:
+                stop(proc)
+            ports = [free_port() for _ in range(args.servers)]
+            servers[:] = [start_daphne(p, CONN_MAX_AGE=str(args.poll_conn_max_age)) for p in ports]
+            for port, proc in zip(ports, servers, strict=True):
+                wait_listening(port, proc)
+            print(
+                f"polling servers: {len(servers)} fresh daphne processes, CONN_MAX_AGE={args.poll_conn_max_age}"
+            )
+            results.append(await polling_baseline(args, keys, ports, push))
     finally:
         for proc in [*servers, worker]:
             stop(proc)
@@ -365,5 +555,15 @@ if __name__ == "__main__":
     parser.add_argument("--skip-restart", action="store_true", help="do not restart the machine's Redis")
     parser.add_argument("--ramp", type=float, default=2.0, help="seconds over which clients connect")
     parser.add_argument("--idle", type=float, default=1.0, help="seconds connected before the first declare")
+    parser.add_argument(
+        "--poll-interval", type=float, default=5.0, help="seconds between a polling client's banner GETs"
+    )
+    parser.add_argument(
+        "--poll-conn-max-age",
+        type=int,
+        default=0,
+        help="CONN_MAX_AGE of the polling baseline's daphne processes",
+    )
+    parser.add_argument("--skip-baseline", action="store_true", help="do not run the polling baseline")
     parser.add_argument("--layer-fix", action="store_true", help="use bench/alerts_ws_settings.py")
     asyncio.run(main(parser.parse_args()))
