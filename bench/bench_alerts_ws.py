@@ -566,4 +566,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--skip-baseline", action="store_true", help="do not run the polling baseline")
     parser.add_argument("--layer-fix", action="store_true", help="use bench/alerts_ws_settings.py")
+    # Killed (e.g. by `timeout`): leave through main's finally, which stops daphne and the worker;
+    # they run in sessions of their own and would outlive the bench otherwise.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     asyncio.run(main(parser.parse_args()))
