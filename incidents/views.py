@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.models import Customer
@@ -135,7 +136,12 @@ def incident_declare(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    _("Incident declared: %(count)d open tickets linked.") % {"count": result.linked_count},
+                    ngettext(
+                        "Incident declared: %(count)d open ticket linked.",
+                        "Incident declared: %(count)d open tickets linked.",
+                        result.linked_count,
+                    )
+                    % {"count": result.linked_count},
                 )
                 return redirect("incidents:detail", result.incident.pk)
     else:

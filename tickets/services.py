@@ -248,7 +248,8 @@ def ticket_change_scope(
         kind=TicketEvent.Kind.NOTE,
         actor=actor,
         created_at=ticket.updated_at,
-        body=_("Changed %(fields)s.") % {"fields": ", ".join(fields)},
+        # The field names are data; the timeline renders them in the reader's language.
+        data={"changed": [f for f in fields if f != "service_source"]},
     )
     ticket_changed.send(sender=Ticket, ticket=ticket, created=False, actor=actor)
     return ticket

@@ -116,3 +116,15 @@ def test_lookup_finds_a_caller_by_phone_in_national_form(client, agent):
     page = client.get(reverse("tickets:lookup") + "?q=070-123 45 67").content.decode()
     assert sub.customer.name in page
     assert sub.customer.number in page
+
+
+def test_a_scope_correction_is_recorded_as_data_and_shown_in_the_readers_language(client, agent):
+    ticket = factories.open_ticket()
+    email = factories.ServiceFactory(code="email", name="E-mail")
+    client.force_login(agent)
+    client.patch(f"/api/v1/tickets/{ticket.reference}/", {"service": "email"}, content_type="application/json")
+    event = ticket.events.get(kind=TicketEvent.Kind.NOTE)
+    assert (event.body, event.data) == ("", {"changed": ["service"]})
+    assert Ticket.objects.get(pk=ticket.pk).service == email
+    page = client.get(reverse("tickets:detail", args=[ticket.reference]), HTTP_ACCEPT_LANGUAGE="sv")
+    assert "Ändrade: tjänst" in page.content.decode()
