@@ -122,7 +122,9 @@ def test_a_scope_correction_is_recorded_as_data_and_shown_in_the_readers_languag
     ticket = factories.open_ticket()
     email = factories.ServiceFactory(code="email", name="E-mail")
     client.force_login(agent)
-    client.patch(f"/api/v1/tickets/{ticket.reference}/", {"service": "email"}, content_type="application/json")
+    client.patch(
+        f"/api/v1/tickets/{ticket.reference}/", {"service": "email"}, content_type="application/json"
+    )
     event = ticket.events.get(kind=TicketEvent.Kind.NOTE)
     assert (event.body, event.data) == ("", {"changed": ["service"]})
     assert Ticket.objects.get(pk=ticket.pk).service == email
