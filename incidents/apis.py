@@ -270,8 +270,8 @@ class PublicUpdateSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class PublicIncidentSerializer(serializers.Serializer):
-    """What anyone may read: never the internal description, agent script or workaround."""
+class IncidentSummarySerializer(serializers.Serializer):
+    """The fields anyone may read about an incident: never the internal description."""
 
     id = serializers.IntegerField()
     title = serializers.CharField()
@@ -281,6 +281,11 @@ class PublicIncidentSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField()
     eta = serializers.DateTimeField()
     public_message = serializers.DictField(child=serializers.CharField())
+
+
+class PublicIncidentSerializer(IncidentSummarySerializer):
+    """The status page's view: the summary and the public updates (no agent script or workaround)."""
+
     updates = PublicUpdateSerializer(many=True, source="public_updates")
 
 
@@ -288,15 +293,9 @@ class StatusOutputSerializer(serializers.Serializer):
     incidents = PublicIncidentSerializer(many=True)
 
 
-class LookupIncidentSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    title = serializers.CharField()
-    kind = serializers.CharField()
-    severity = serializers.IntegerField()
-    status = serializers.CharField()
-    started_at = serializers.DateTimeField()
-    eta = serializers.DateTimeField()
-    public_message = serializers.DictField(child=serializers.CharField())
+class LookupIncidentSerializer(IncidentSummarySerializer):
+    """What an agent (or an IVR) needs about an incident touching the caller."""
+
     agent_script = serializers.DictField(child=serializers.CharField())
     workaround = serializers.DictField(child=serializers.CharField())
     linked_tickets = serializers.ListField(child=serializers.CharField())
