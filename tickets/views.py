@@ -19,6 +19,12 @@ from tickets.models import Ticket
 # --- agent workspace ---------------------------------------------------------------------------
 
 
+def _before_id(request: HttpRequest) -> int | None:
+    """The keyset cursor of a queue page (``?before=<id>``); anything else means the first page."""
+    before = request.GET.get("before", "")
+    return int(before) if before.isdigit() else None
+
+
 @require_GET
 @role_required(*STAFF_ROLES)
 def queue(request: HttpRequest) -> HttpResponse:
@@ -27,11 +33,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     if current not in Ticket.Queue.values:
         current = Ticket.Queue.FIRST_LINE
     mine = request.GET.get("mine") == "1"
-    before = request.GET.get("before")
     tickets, next_before = selectors.queue_page(
         queue=current,
         assignee=request.user if mine else None,
-        before_id=int(before) if before and before.isdigit() else None,
+        before_id=_before_id(request),
     )
     return render(
         request,
@@ -50,10 +55,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @role_required(TECH, OPS, AGENT, ADMIN)
 def escalations(request: HttpRequest) -> HttpResponse:
     """Second line's queue, with tickets about the same service and area grouped as clusters."""
-    before = request.GET.get("before")
-    tickets, next_before = selectors.queue_page(
-        queue=Ticket.Queue.SECOND_LINE, before_id=int(before) if before and before.isdigit() else None
-    )
+    tickets, next_before = selectors.queue_page(queue=Ticket.Queue.SECOND_LINE, before_id=_before_id(request))
     return render(
         request,
         "tickets/escalations.html",
