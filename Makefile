@@ -55,9 +55,10 @@ test-embedded: $(STAMP) ## Tests marked `core` on the embedded default (SQLite, 
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_TASK_ALWAYS_EAGER \
 		$(BIN)/pytest -m '$(EMBEDDED_MARKERS)' $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff check + ruff format --check
+lint: $(STAMP) ## ruff check + ruff format --check + the app layers (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import Q
 from rest_framework import generics, serializers
 
+from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
 from customers.models import Area, Customer, EquipmentModel, Service
-from supportdesk.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
 
 
 class ServiceSerializer(serializers.ModelSerializer):

@@ -7,15 +7,11 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.languages import Language
+
 code_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9-]*$", _("Use lower-case letters, digits and hyphens, e.g. 'fibre-broadband'.")
 )
-
-
-class Language(models.TextChoices):
-    SWEDISH = "sv", _("Swedish")
-    FINNISH = "fi", _("Finnish")
-    ENGLISH = "en", _("English")
 
 
 class Service(models.Model):

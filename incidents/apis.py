@@ -17,11 +17,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import DomainError, NotFound
+from core.i18n import clean_texts
+from core.languages import LANGUAGE_CODES
+from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
 from customers.models import Area, EquipmentModel, Service
 from incidents import selectors, services
 from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
-from supportdesk.api import DomainError
-from supportdesk.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
 from tickets.models import Ticket
 
 OPS_ROLES = (OPS, ADMIN)
@@ -37,7 +39,7 @@ LINKING_ROLES = (AGENT, TECH, OPS, ADMIN)
             {"type": "string", "description": "Taken as English."},
             {
                 "type": "object",
-                "properties": {lang: {"type": "string"} for lang in services.LANGUAGES},
+                "properties": {lang: {"type": "string"} for lang in LANGUAGE_CODES},
                 "additionalProperties": False,
             },
         ]
@@ -46,20 +48,11 @@ LINKING_ROLES = (AGENT, TECH, OPS, ADMIN)
 class LocalizedTextField(serializers.Field):
     """A text per language: ``"text"`` (English) or ``{"sv": ..., "fi": ..., "en": ...}``."""
 
-    default_error_messages = {
-        "invalid": _("Give a string, or an object with sv/fi/en keys and string values."),
-        "language": _("Unknown language {lang}: use sv, fi or en."),
-    }
-
     def to_internal_value(self, data):
-        if isinstance(data, str):
-            return {"en": data.strip()} if data.strip() else {}
-        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-            self.fail("invalid")
-        for lang in data:
-            if lang not in services.LANGUAGES:
-                self.fail("language", lang=lang)
-        return {lang: text.strip() for lang, text in data.items() if text.strip()}
+        try:
+            return clean_texts(data, name=self.field_name)
+        except DomainError as exc:
+            raise serializers.ValidationError(exc.message) from None
 
     def to_representation(self, value):
         return value or {}
@@ -318,7 +311,7 @@ def _incident(pk: int) -> Incident:
 def _ticket(reference: str) -> Ticket:
     ticket = Ticket.objects.by_reference(reference).select_related("customer", "service", "area").first()
     if ticket is None:
-        raise DomainError(_("No ticket with this reference."), field="reference", status_code=404)
+        raise NotFound(_("No ticket with this reference."), field="reference")
     return ticket
 
 
@@ -546,5 +539,5 @@ class LookupApi(APIView):
             raise DomainError(_("Give phone, customer or email."), field="phone")
         customer = selectors.find_customer(**params)
         if customer is None:
-            raise DomainError(_("No customer found."), status_code=404)
+            raise NotFound(_("No customer found."))
         return Response(LookupOutputSerializer(selectors.caller_overview(customer)).data)

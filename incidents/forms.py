@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.languages import LANGUAGE_CODES
 from customers.models import Area, EquipmentModel, Service
 from incidents.models import Incident
 
@@ -120,4 +121,4 @@ class UpdateForm(forms.Form):
     )
 
     def message(self) -> dict:
-        return {lang: self.cleaned_data.get(f"message_{lang}", "") for lang in ("sv", "fi", "en")}
+        return {lang: self.cleaned_data.get(f"message_{lang}", "") for lang in LANGUAGE_CODES}

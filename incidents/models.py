@@ -7,8 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.i18n import text_in
 from customers.models import Area, EquipmentModel, Service
-from supportdesk.i18n import text_in
 from tickets.models import Ticket
 
 

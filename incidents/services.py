@@ -15,14 +15,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError, NotFound
+from core.i18n import clean_texts
 from customers.models import Area, EquipmentModel, Service, Subscription
 from incidents import matching
 from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
 from incidents.signals import incident_declared, incident_linked, incident_resolved, incident_updated
-from supportdesk.api import DomainError
 from tickets.models import Ticket, TicketEvent
 
-LANGUAGES = ("sv", "fi", "en")
 PREVIEW_SAMPLE = 10
 
 
@@ -46,27 +46,6 @@ class Preview:
     subscription_count: int
     tickets: list[Ticket] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
-
-
-def clean_texts(value: dict | str | None, *, name: str, required: bool = False) -> dict:
-    """``{lang: text}`` with lang in sv/fi/en and empty texts dropped; a bare string is English."""
-    if value is None:
-        value = {}
-    if isinstance(value, str):
-        value = {"en": value}
-    if not isinstance(value, dict):
-        raise DomainError(_("Give a text, or texts per language (sv, fi, en)."), field=name)
-    texts = {}
-    for lang, text in value.items():
-        if lang not in LANGUAGES:
-            raise DomainError(_("Unknown language %(lang)s: use sv, fi or en.") % {"lang": lang}, field=name)
-        if not isinstance(text, str):
-            raise DomainError(_("Each language's text must be a string."), field=name)
-        if text.strip():
-            texts[lang] = text.strip()
-    if required and not texts:
-        raise DomainError(_("Write a message in at least one language."), field=name)
-    return texts
 
 
 def _validate_common(*, kind: str | None = None, severity: int | None = None) -> None:
@@ -350,9 +329,7 @@ def incident_detach_ticket(
         .first()
     )
     if link is None:
-        raise DomainError(
-            _("This ticket is not linked to this incident."), field="reference", status_code=404
-        )
+        raise NotFound(_("This ticket is not linked to this incident."), field="reference")
     now = timezone.now()
     link.detached_at = now
     link.detached_by = actor

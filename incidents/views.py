@@ -15,13 +15,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import DomainError
+from core.i18n import text_in
+from core.languages import LANGUAGE_CODES
+from core.roles import ADMIN, AGENT, OPS, TECH, has_role, role_required
 from customers.models import Customer
 from incidents import selectors, services
 from incidents.forms import DeclareForm, ScopeForm, UpdateForm
 from incidents.models import Incident, IncidentUpdate
-from supportdesk.api import DomainError
-from supportdesk.i18n import text_in
-from supportdesk.roles import ADMIN, AGENT, OPS, TECH, has_role, role_required
 from tickets.selectors import get_ticket_for
 
 STAFF = (AGENT, TECH, OPS, ADMIN)
@@ -198,7 +199,7 @@ def incident_post_update(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*OPS_ROLES)
 def incident_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(Incident, pk=pk)
-    message = {lang: request.POST.get(f"message_{lang}", "") for lang in ("sv", "fi", "en")}
+    message = {lang: request.POST.get(f"message_{lang}", "") for lang in LANGUAGE_CODES}
     try:
         services.incident_resolve(incident=incident, actor=request.user, message=message)
     except DomainError as exc:

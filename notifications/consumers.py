@@ -20,9 +20,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
+from core.roles import is_staff_member
 from notifications import services
 from notifications.models import Alert
-from supportdesk.roles import is_staff_member
 
 # Refused: not logged in or not staff. A 4xxx code so the browser stops reconnecting.
 CLOSE_FORBIDDEN = 4403

@@ -7,7 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, Language
+from core.languages import Language
+from customers.models import Customer
 from incidents.models import Incident
 from tickets.models import Ticket
 

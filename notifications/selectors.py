@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, Q
 
+from core.roles import STAFF_ROLES
 from customers.models import Area
 from incidents.models import Incident
 from notifications.models import AlertReceipt
-from supportdesk.roles import STAFF_ROLES
 
 
 def banner_incidents() -> list[Incident]:

@@ -8,9 +8,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, role_required
 from incidents.models import Incident
 from notifications import selectors, services
-from supportdesk.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, role_required
 
 
 @never_cache

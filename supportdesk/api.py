@@ -10,25 +10,26 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.errors import Conflict, DomainError, Forbidden, NotFound
 
-class DomainError(Exception):
-    """A service refused an operation for a reason the caller can fix; maps to 400 (or ``status``)."""
+# Each domain error class's HTTP status; a subclass not listed takes its nearest listed base's.
+STATUS_FOR_ERROR = {
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    Conflict: status.HTTP_409_CONFLICT,
+    DomainError: status.HTTP_400_BAD_REQUEST,
+}
 
-    status_code = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, message: str, *, field: str | None = None, status_code: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        if status_code is not None:
-            self.status_code = status_code
+def status_for(exc: DomainError) -> int:
+    return next(code for cls, code in STATUS_FOR_ERROR.items() if isinstance(exc, cls))
 
 
 def exception_handler(exc, context):
     """Errors are JSON: ``{"error": message, "fields": {field: [messages]}}``; never a 500 for bad input."""
     if isinstance(exc, DomainError):
         body = {"error": exc.message, "fields": {exc.field: [exc.message]} if exc.field else {}}
-        return Response(body, status=exc.status_code)
+        return Response(body, status=status_for(exc))
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return Response(

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
 
-# Set at login from Customer.language (customers/apps.py); read on every request.
-SESSION_LANGUAGE_KEY = "supportdesk_language"
+from core.languages import SESSION_LANGUAGE_KEY
+
 
 
 class ProfileLanguageMiddleware(MiddlewareMixin):

@@ -32,8 +32,8 @@ from django.core.management.color import no_style
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
+from core import roles
 from customers.models import Area, Customer, CustomerPhone, EquipmentModel, Service, Subscription
-from supportdesk import roles
 from tickets import sla
 from tickets.models import Ticket
 

@@ -5,8 +5,25 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from core.roles import ADMIN, AGENT, CUSTOMER, OPS, TECH, roles_of
 from supportdesk import health
-from supportdesk.roles import home_url_name
+
+# Where each role lands after login, first match wins (the composition root knows every app's URLs).
+HOME_BY_ROLE = (
+    (OPS, "incidents:list"),
+    (TECH, "tickets:escalations"),
+    (AGENT, "tickets:queue"),
+    (ADMIN, "admin:index"),
+    (CUSTOMER, "tickets:my_tickets"),
+)
+
+
+def home_url_name(user) -> str | None:
+    roles = roles_of(user)
+    for role, url_name in HOME_BY_ROLE:
+        if role in roles:
+            return url_name
+    return None
 
 
 @require_GET

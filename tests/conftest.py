@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 
-from supportdesk import roles
+from core import roles
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,13 +12,14 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from core import roles
 from customers.models import Area, Customer, CustomerPhone, EquipmentModel, Service, Subscription
 from incidents.models import Incident
-from supportdesk import roles, seeding
-from supportdesk.roles import home_url_name
+from supportdesk import seeding
+from supportdesk.views import HOME_BY_ROLE, home_url_name
 from tickets.models import Ticket
 
-HOME_FOR = dict(roles.HOME_BY_ROLE)
+HOME_FOR = dict(HOME_BY_ROLE)
 
 
 @pytest.fixture(autouse=True)

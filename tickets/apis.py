@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customers.models import Area, Customer, EquipmentModel, Service, Subscription
-from supportdesk.api import DomainError
-from supportdesk.roles import (
+from core.errors import DomainError, Forbidden
+from core.roles import (
     CUSTOMER,
     STAFF_ROLES,
     HasRole,
     has_role,
     is_staff_member,
 )
+from customers.models import Area, Customer, EquipmentModel, Service, Subscription
 from tickets import selectors, services
 from tickets.models import Ticket
 
@@ -183,7 +184,7 @@ class TicketDetailApi(APIView):
     @extend_schema(request=TicketPatchInSerializer, responses=TicketOutSerializer)
     def patch(self, request, reference: str):
         if not has_role(request.user, *STAFF_ROLES):
-            raise DomainError("Only staff can change a ticket.", status_code=status.HTTP_403_FORBIDDEN)
+            raise Forbidden(_("Only staff can change a ticket."))
         ticket = selectors.get_ticket_for(request.user, reference)
         data = TicketPatchInSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -8,8 +8,8 @@ from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F,
 from django.http import Http404
 from django.utils import timezone
 
+from core.roles import CUSTOMER, has_role, is_staff_member
 from customers.models import Customer
-from supportdesk.roles import CUSTOMER, has_role, is_staff_member
 from tickets.models import Ticket
 
 QUEUE_PAGE_SIZE = 50

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
+from core.roles import is_staff_member
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
-from supportdesk.api import DomainError
-from supportdesk.roles import is_staff_member
 from tickets import lexicon, sla
 from tickets.models import Ticket, TicketEvent
 from tickets.signals import ticket_changed

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import DomainError
+from core.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, role_required
 from customers.models import Customer
-from supportdesk.api import DomainError
-from supportdesk.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, role_required
 from tickets import selectors, services
 from tickets.forms import CommentForm, CustomerTicketForm, EscalateForm, StaffTicketForm, StatusForm
 from tickets.models import Ticket

@@ -1,9 +1,9 @@
-"""Create the role groups and grant each its model permissions (supportdesk.roles.ROLE_PERMISSIONS)."""
+"""Create the role groups and grant each its model permissions (core.roles.ROLE_PERMISSIONS)."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from supportdesk.roles import ALL_ROLES, ROLE_PERMISSIONS
+from core.roles import ALL_ROLES, ROLE_PERMISSIONS
 
 
 def create_roles(apps, schema_editor):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import template
 
-from supportdesk.i18n import text_in
+from core.i18n import text_in
 
 register = template.Library()
 

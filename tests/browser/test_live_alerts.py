@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from core import roles
 from notifications.models import Alert, AlertReceipt
-from supportdesk import roles
 from tests import factories
 from tests.browser.conftest import session_cookie
 from tests.conftest import ROOT

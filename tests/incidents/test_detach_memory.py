@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import DomainError
 from incidents.models import IncidentTicketLink
 from incidents.services import (
     incident_change_scope,
     incident_detach_ticket,
     incident_link_ticket,
 )
-from supportdesk.api import DomainError
 from tests.factories import declare_incident
 from tickets.models import TicketEvent
 from tickets.services import ticket_change_scope, ticket_set_status

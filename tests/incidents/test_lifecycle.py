@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from core.errors import DomainError
 from incidents import signals
 from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
 from incidents.services import (
@@ -12,7 +13,6 @@ from incidents.services import (
     incident_post_update,
     incident_resolve,
 )
-from supportdesk.api import DomainError
 from tests.factories import declare_incident
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import DomainError
 from incidents.matching import REASON_SCOPE_NARROWED
 from incidents.models import IncidentTicketLink
 from incidents.services import incident_change_scope, incident_link_ticket, incident_resolve
-from supportdesk.api import DomainError
 from tests.factories import declare_incident
 from tickets.services import ticket_set_status
 

@@ -103,7 +103,7 @@ def _role_groups(request):
     request.getfixturevalue("transactional_db")
     from django.contrib.auth.models import Group
 
-    from supportdesk import roles
+    from core import roles
 
     for name in roles.ALL_ROLES:
         Group.objects.get_or_create(name=name)

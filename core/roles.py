@@ -111,23 +111,6 @@ class HasRole(BasePermission):
         return has_role(request.user, *self.roles)
 
 
-HOME_BY_ROLE = (
-    (OPS, "incidents:list"),
-    (TECH, "tickets:escalations"),
-    (AGENT, "tickets:queue"),
-    (ADMIN, "admin:index"),
-    (CUSTOMER, "tickets:my_tickets"),
-)
-
-
-def home_url_name(user) -> str | None:
-    roles = roles_of(user)
-    for role, url_name in HOME_BY_ROLE:
-        if role in roles:
-            return url_name
-    return None
-
-
 def role_context(request: HttpRequest) -> dict:
     """Template context: which role-specific navigation to show."""
     roles = roles_of(request.user)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """What every app may use: roles, domain errors, languages, per-language texts. No models."""
+
+    name = "core"
+    verbose_name = "Core"
