@@ -14,8 +14,8 @@ class CustomersConfig(AppConfig):
 
 def remember_customer_language(sender, request, user, **kwargs) -> None:
     """A customer's pages speak the language on their profile (supportdesk.middleware)."""
-    from customers.models import Customer
     from core.languages import SESSION_LANGUAGE_KEY
+    from customers.models import Customer
 
     language = Customer.objects.filter(user=user).values_list("language", flat=True).first()
     if language and request is not None and hasattr(request, "session"):

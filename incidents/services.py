@@ -22,6 +22,7 @@ from incidents import matching
 from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
 from incidents.signals import incident_declared, incident_linked, incident_resolved, incident_updated
 from tickets.models import Ticket, TicketEvent
+from tickets.services import timeline_record
 
 PREVIEW_SAMPLE = 10
 
@@ -300,11 +301,11 @@ def incident_link_ticket(*, incident: Incident, ticket: Ticket, actor) -> Incide
             link = _overwrite(link, values)
     else:
         link = _overwrite(link, values)
-    TicketEvent.objects.create(
+    timeline_record(
         ticket=ticket,
         kind=TicketEvent.Kind.INCIDENT_LINKED,
         actor=actor,
-        created_at=now,
+        at=now,
         data={"incident": incident.pk, "title": incident.title, "origin": IncidentTicketLink.Origin.AGENT},
     )
     incident_linked.send(
@@ -335,11 +336,11 @@ def incident_detach_ticket(
     link.detached_by = actor
     link.detach_reason = (reason or "").strip()[:300]
     link.save(update_fields=["detached_at", "detached_by", "detach_reason"])
-    TicketEvent.objects.create(
+    timeline_record(
         ticket=ticket,
         kind=TicketEvent.Kind.INCIDENT_DETACHED,
         actor=actor,
-        created_at=now,
+        at=now,
         body=link.detach_reason,
         data={"incident": incident.pk, "title": incident.title, "reason": link.detach_reason},
     )

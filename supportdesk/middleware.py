@@ -7,7 +7,6 @@ from django.utils.deprecation import MiddlewareMixin
 from core.languages import SESSION_LANGUAGE_KEY
 
 
-
 class ProfileLanguageMiddleware(MiddlewareMixin):
     """Speak to a logged-in customer in the language on their profile, unless they picked another
     one with the language switcher (the cookie wins). Runs after AuthenticationMiddleware."""

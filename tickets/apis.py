@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -189,13 +190,16 @@ class TicketDetailApi(APIView):
         data = TicketPatchInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         changes = data.validated_data
-        if "status" in changes:
-            services.ticket_set_status(ticket=ticket, status=changes["status"], actor=request.user)
-        if "assignee" in changes:
-            services.ticket_assign(ticket=ticket, assignee=changes["assignee"], actor=request.user)
-        scope = {k: changes[k] for k in ("service", "area", "equipment") if k in changes}
-        if scope:
-            services.ticket_change_scope(ticket=ticket, actor=request.user, **scope)
+        # One PATCH, one transaction: a refused change rolls back the ones before it.
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+            if "status" in changes:
+                services.ticket_set_status(ticket=ticket, status=changes["status"], actor=request.user)
+            if "assignee" in changes:
+                services.ticket_assign(ticket=ticket, assignee=changes["assignee"], actor=request.user)
+            scope = {k: changes[k] for k in ("service", "area", "equipment") if k in changes}
+            if scope:
+                services.ticket_change_scope(ticket=ticket, actor=request.user, **scope)
         return Response(ticket_out(ticket))
 
 

@@ -19,6 +19,29 @@ from tickets.models import Ticket, TicketEvent
 from tickets.signals import ticket_changed
 
 
+def timeline_record(
+    *,
+    ticket: Ticket,
+    kind: str,
+    actor=None,
+    public: bool = False,
+    body: str = "",
+    data: dict | None = None,
+    at=None,
+) -> TicketEvent:
+    """Write one entry in the ticket's timeline. The only writer of ``TicketEvent`` rows: every app's
+    service that changes a ticket records it through here, inside its own transaction."""
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        actor=actor,
+        public=public,
+        body=body,
+        data=data or {},
+        created_at=at or timezone.now(),
+    )
+
+
 def _effective_scope(
     *,
     subscription: Subscription | None,
@@ -106,12 +129,12 @@ def ticket_open(
         ),
         **scope,
     )
-    TicketEvent.objects.create(
+    timeline_record(
         ticket=ticket,
         kind=TicketEvent.Kind.OPENED,
         actor=actor,
         public=True,
-        created_at=now,
+        at=now,
         body=description,
         data={"channel": channel, "service_source": scope["service_source"]},
     )
@@ -132,9 +155,7 @@ def ticket_comment(*, ticket: Ticket, actor, body: str, public: bool) -> TicketE
     else:
         kind, public = TicketEvent.Kind.CUSTOMER_MESSAGE, True
     now = timezone.now()
-    event = TicketEvent.objects.create(
-        ticket=ticket, kind=kind, actor=actor, public=public, body=body, created_at=now
-    )
+    event = timeline_record(ticket=ticket, kind=kind, actor=actor, public=public, body=body, at=now)
     new_status = None
     if by_staff and public and ticket.status == Ticket.Status.NEW:
         new_status = Ticket.Status.OPEN
@@ -153,19 +174,20 @@ def _set_status(ticket: Ticket, status: str, actor, now) -> None:
     ticket.resolved_at = now if status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED) else None
     ticket.updated_at = now
     ticket.save(update_fields=["status", "resolved_at", "updated_at"])
-    TicketEvent.objects.create(
+    timeline_record(
         ticket=ticket,
         kind=TicketEvent.Kind.STATUS,
         actor=actor,
         public=True,
-        created_at=now,
+        at=now,
         data={"from": old, "to": status},
     )
 
 
 @transaction.atomic
 def ticket_set_status(*, ticket: Ticket, status: str, actor) -> Ticket:
-    """Move a ticket to ``status``; re-opening or resolving it re-runs incident matching."""
+    """Move a ticket to ``status`` with a status entry in its timeline; re-opening or resolving it
+    re-runs incident matching (``ticket_changed``) in the same transaction."""
     if status not in Ticket.Status.values:
         raise DomainError(_("Unknown status."), field="status")
     if status == ticket.status:
@@ -177,20 +199,23 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor) -> Ticket:
 
 @transaction.atomic
 def ticket_assign(*, ticket: Ticket, assignee, actor) -> Ticket:
-    """Give the ticket to ``assignee`` (None: back to the queue)."""
+    """Give the ticket to ``assignee``, a staff member (None: back to the queue). Taking a new ticket
+    opens it, with its own status entry."""
+    if assignee is not None and not is_staff_member(assignee):
+        raise DomainError(_("Tickets can only be assigned to staff."), field="assignee")
     now = timezone.now()
     ticket.assignee = assignee
     ticket.updated_at = now
-    if assignee is not None and ticket.status == Ticket.Status.NEW:
-        ticket.status = Ticket.Status.OPEN
-    ticket.save(update_fields=["assignee", "status", "updated_at"])
-    TicketEvent.objects.create(
+    ticket.save(update_fields=["assignee", "updated_at"])
+    timeline_record(
         ticket=ticket,
         kind=TicketEvent.Kind.ASSIGNED,
         actor=actor,
-        created_at=now,
+        at=now,
         data={"assignee": assignee.get_username() if assignee else None},
     )
+    if assignee is not None and ticket.status == Ticket.Status.NEW:
+        _set_status(ticket, Ticket.Status.OPEN, actor, now)
     return ticket
 
 
@@ -206,18 +231,19 @@ def ticket_escalate(*, ticket: Ticket, actor, summary: str, tried: str, customer
         )
     now = timezone.now()
     ticket.queue = Ticket.Queue.SECOND_LINE
-    ticket.status = Ticket.Status.ESCALATED
     ticket.assignee = None
     ticket.updated_at = now
-    ticket.save(update_fields=["queue", "status", "assignee", "updated_at"])
-    TicketEvent.objects.create(
+    ticket.save(update_fields=["queue", "assignee", "updated_at"])
+    timeline_record(
         ticket=ticket,
         kind=TicketEvent.Kind.ESCALATED,
         actor=actor,
-        created_at=now,
+        at=now,
         body=summary.strip(),
         data={"tried": tried.strip(), "customer_impact": customer_impact.strip()},
     )
+    if ticket.status != Ticket.Status.ESCALATED:
+        _set_status(ticket, Ticket.Status.ESCALATED, actor, now)
     return ticket
 
 
@@ -243,11 +269,11 @@ def ticket_change_scope(
         fields.append("service_source")
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=[*fields, "updated_at"])
-    TicketEvent.objects.create(
+    timeline_record(
         ticket=ticket,
         kind=TicketEvent.Kind.NOTE,
         actor=actor,
-        created_at=ticket.updated_at,
+        at=ticket.updated_at,
         # The field names are data; the timeline renders them in the reader's language.
         data={"changed": [f for f in fields if f != "service_source"]},
     )
