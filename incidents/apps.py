@@ -9,8 +9,9 @@ class IncidentsConfig(AppConfig):
     verbose_name = _("Incidents")
 
     def ready(self) -> None:
-        from incidents import receivers
+        from incidents import extensions, receivers
         from tickets.signals import ticket_changed
 
         # dispatch_uid: connected once even if ready() runs twice (tests, management commands).
         ticket_changed.connect(receivers.link_changed_ticket, dispatch_uid="incidents.link_changed_ticket")
+        extensions.register()

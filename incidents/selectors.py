@@ -9,7 +9,7 @@ from django.db import models
 
 from customers.models import Customer
 from incidents.matching import covering_q
-from incidents.models import Incident, IncidentTicketLink
+from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
 from tickets.models import Ticket
 
 
@@ -144,3 +144,26 @@ def caller_overview(customer: Customer) -> dict:
         "open_tickets": open_tickets,
         "incidents": sorted(incidents.values(), key=lambda i: (-i.severity, i.started_at)),
     }
+
+
+def ticket_incident_history(ticket: Ticket) -> list[IncidentTicketLink]:
+    """Every link of the ticket, attached or detached, oldest first: automatic links write no
+    timeline entry (one row per link is enough at 100,000 links), so the link rows are the history."""
+    return list(
+        IncidentTicketLink.objects.filter(ticket=ticket)
+        .select_related("incident", "linked_by", "detached_by")
+        .order_by("created_at")
+    )
+
+
+def public_incidents_of(ticket: Ticket) -> list[Incident]:
+    """The incidents attached to a ticket, with their public updates newest first, for its customer."""
+    return list(
+        Incident.objects.filter(links__ticket=ticket, links__detached_at__isnull=True)
+        .prefetch_related(
+            models.Prefetch(
+                "updates", queryset=IncidentUpdate.objects.filter(public=True).order_by("-created_at")
+            )
+        )
+        .order_by("-started_at")
+    )

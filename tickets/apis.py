@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -21,36 +21,20 @@ from core.roles import (
 )
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
 from tickets import selectors, services
+from tickets.extensions import extensions
 from tickets.models import Ticket
 
 
-def _attached_links():
-    link_model = Ticket._meta.get_field("incident_links").related_model
-    return Prefetch(
-        "incident_links",
-        queryset=link_model.objects.filter(detached_at__isnull=True).select_related("incident"),
-        to_attr="attached_links",
-    )
-
-
-class LinkedIncidentSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="incident.id")
-    title = serializers.CharField(source="incident.title")
-    kind = serializers.CharField(source="incident.kind")
-    status = serializers.CharField(source="incident.status")
-    score = serializers.FloatField()
-    reasons = serializers.JSONField()
-    origin = serializers.CharField()
-
-
 class TicketOutSerializer(serializers.ModelSerializer):
+    """A ticket as integrations see it; higher apps add read-only fields (``incidents``) through
+    ``tickets.extensions``."""
+
     reference = serializers.CharField(read_only=True)
     customer = serializers.SlugRelatedField(slug_field="number", read_only=True)
     service = serializers.SlugRelatedField(slug_field="code", read_only=True)
     area = serializers.SlugRelatedField(slug_field="code", read_only=True)
     equipment = serializers.SlugRelatedField(slug_field="code", read_only=True)
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    incidents = LinkedIncidentSerializer(source="attached_links", many=True, read_only=True)
 
     class Meta:
         model = Ticket
@@ -74,17 +58,23 @@ class TicketOutSerializer(serializers.ModelSerializer):
             "updated_at",
             "sla_due_at",
             "resolved_at",
-            "incidents",
         ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, make_field in extensions.payload_fields.items():
+            fields[name] = make_field()
+        return fields
+
+
+def tickets_for_payload():
+    """Tickets with what their API payload reads, in a constant number of queries per page."""
+    qs = Ticket.objects.select_related("customer", "service", "area", "equipment", "assignee")
+    return extensions.prefetch_payload(qs)
 
 
 def ticket_out(ticket: Ticket) -> dict:
-    ticket = (
-        Ticket.objects.prefetch_related(_attached_links())
-        .select_related("customer", "service", "area", "equipment", "assignee")
-        .get(pk=ticket.pk)
-    )
-    return TicketOutSerializer(ticket).data
+    return TicketOutSerializer(tickets_for_payload().get(pk=ticket.pk)).data
 
 
 class TicketOpenInSerializer(serializers.Serializer):
@@ -115,16 +105,14 @@ class TicketListOpenApi(ListAPIView):
         parameters=[
             OpenApiParameter("status", str),
             OpenApiParameter("queue", str),
-            OpenApiParameter("incident", int),
+            *(f.parameter for f in extensions.list_filters.values()),
         ]
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        qs = Ticket.objects.select_related(
-            "customer", "service", "area", "equipment", "assignee"
-        ).prefetch_related(_attached_links())
+        qs = tickets_for_payload()
         if not is_staff_member(self.request.user):
             qs = qs.filter(customer__user=self.request.user)
         params = self.request.query_params
@@ -132,12 +120,9 @@ class TicketListOpenApi(ListAPIView):
             qs = qs.filter(status__in=params["status"].split(","))
         if params.get("queue"):
             qs = qs.filter(queue=params["queue"])
-        if params.get("incident"):
-            if not params["incident"].isdigit():
-                raise DomainError("incident must be an incident id.", field="incident")
-            qs = qs.filter(
-                incident_links__incident_id=int(params["incident"]), incident_links__detached_at__isnull=True
-            )
+        for name, list_filter in extensions.list_filters.items():
+            if params.get(name):
+                qs = list_filter.apply(qs, params[name])
         return qs.order_by("-pk")
 
     @extend_schema(request=TicketOpenInSerializer, responses={201: TicketOutSerializer})
@@ -149,10 +134,10 @@ class TicketListOpenApi(ListAPIView):
         if not is_staff_member(request.user):
             own = Customer.objects.filter(user=request.user).first()
             if own is None or (customer is not None and customer != own):
-                raise DomainError("You can only open tickets for yourself.", field="customer")
+                raise DomainError(_("You can only open tickets for yourself."), field="customer")
             customer = own
         if customer is None:
-            raise DomainError("This field is required.", field="customer")
+            raise DomainError(_("This field is required."), field="customer")
         ticket = services.ticket_open(customer=customer, actor=request.user, **fields)
         return Response(ticket_out(ticket), status=status.HTTP_201_CREATED)
 
@@ -161,7 +146,7 @@ class TicketPatchInSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
     assignee = serializers.SlugRelatedField(
         slug_field="username",
-        queryset=Ticket._meta.get_field("assignee").related_model.objects.all(),
+        queryset=get_user_model().objects.all(),
         required=False,
         allow_null=True,
     )

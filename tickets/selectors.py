@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from core.roles import CUSTOMER, has_role, is_staff_member
 from customers.models import Customer
+from tickets.extensions import extensions
 from tickets.models import Ticket
 
 QUEUE_PAGE_SIZE = 50
@@ -39,19 +40,6 @@ def customer_for(user) -> Customer:
     return customer
 
 
-def _with_active_incident_flag(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    # The link model belongs to the incidents app; reach it through the reverse relation so this
-    # app does not import a higher one.
-    link_model = Ticket._meta.get_field("incident_links").related_model
-    return qs.annotate(
-        has_incident=Exists(
-            link_model.objects.filter(ticket=OuterRef("pk"), detached_at__isnull=True).exclude(
-                incident__status="resolved"
-            )
-        )
-    )
-
-
 def queue_page(*, queue: str, assignee=None, before_id: int | None = None) -> tuple[list[Ticket], int | None]:
     """One page of a queue's open tickets, newest first, in a constant number of queries.
 
@@ -61,7 +49,7 @@ def queue_page(*, queue: str, assignee=None, before_id: int | None = None) -> tu
     qs = qs.filter(assignee=assignee) if assignee is not None else qs.filter(queue=queue)
     if before_id:
         qs = qs.filter(pk__lt=before_id)
-    tickets = list(_with_active_incident_flag(qs).order_by("-pk")[: QUEUE_PAGE_SIZE + 1])
+    tickets = list(extensions.annotate_queue(qs).order_by("-pk")[: QUEUE_PAGE_SIZE + 1])
     more = len(tickets) > QUEUE_PAGE_SIZE
     tickets = tickets[:QUEUE_PAGE_SIZE]
     return tickets, (tickets[-1].pk if more else None)
@@ -121,18 +109,4 @@ def escalation_clusters(limit: int = 8) -> list[dict]:
         .annotate(count=Count("id"))
         .filter(count__gte=2)
         .order_by("-count")[:limit]
-    )
-
-
-def public_incidents_of(ticket: Ticket) -> list:
-    """The incidents attached to a ticket, with their public updates, for the customer's view."""
-    link_model = Ticket._meta.get_field("incident_links").related_model
-    incident_model = link_model._meta.get_field("incident").related_model
-    update_model = incident_model._meta.get_field("updates").related_model
-    return list(
-        incident_model.objects.filter(links__ticket=ticket, links__detached_at__isnull=True)
-        .prefetch_related(
-            Prefetch("updates", queryset=update_model.objects.filter(public=True).order_by("-created_at"))
-        )
-        .order_by("-started_at")
     )

@@ -74,11 +74,6 @@ def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "ticket": ticket,
             "events": ticket.events.select_related("actor"),
             "subscriptions": ticket.customer.subscriptions.select_related("service", "area", "equipment"),
-            # Automatic links write no timeline entry (one row per link is enough at 100,000 links),
-            # so the page shows the link rows themselves as the incident history.
-            "incident_links": ticket.incident_links.select_related(
-                "incident", "linked_by", "detached_by"
-            ).order_by("created_at"),
             "comment_form": CommentForm(),
             "escalate_form": EscalateForm(),
             "status_form": StatusForm(initial={"status": ticket.status}),
@@ -209,7 +204,6 @@ def my_ticket(request: HttpRequest, reference: str) -> HttpResponse:
         {
             "ticket": ticket,
             "events": ticket.events.filter(public=True).select_related("actor"),
-            "incidents": selectors.public_incidents_of(ticket),
             "form": CommentForm(),
         },
     )

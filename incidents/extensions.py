@@ -1,0 +1,94 @@
+"""What incidents add to the tickets app's pages, queues and API, through ``tickets.extensions``.
+
+Registered once from ``IncidentsConfig.ready()``; the tickets app never imports this module.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+from core.errors import DomainError
+from incidents import selectors
+from incidents.models import Incident, IncidentTicketLink
+from tickets.extensions import ListFilter, Panel, extensions
+
+ATTACHED_LINKS = "attached_links"
+
+
+class LinkedIncidentSerializer(serializers.Serializer):
+    """An incident a ticket is attached to, as the ticket API shows it."""
+
+    id = serializers.IntegerField(source="incident.id")
+    title = serializers.CharField(source="incident.title")
+    kind = serializers.CharField(source="incident.kind")
+    status = serializers.CharField(source="incident.status")
+    score = serializers.FloatField()
+    reasons = serializers.JSONField()
+    origin = serializers.CharField()
+
+
+def _flag_explained_by_active_incident(qs: QuerySet) -> QuerySet:
+    """Queue rows: ``has_incident`` when an active incident is attached (one EXISTS per row)."""
+    attached_active = IncidentTicketLink.objects.filter(
+        ticket=OuterRef("pk"), detached_at__isnull=True, incident__in=Incident.objects.active()
+    )
+    return qs.annotate(has_incident=Exists(attached_active))
+
+
+def _filter_by_incident(qs: QuerySet, value: str) -> QuerySet:
+    if not value.isascii() or not value.isdigit():
+        raise DomainError(_("incident must be an incident id."), field="incident")
+    return qs.filter(
+        incident_links__incident_id=int(value), incident_links__detached_at__isnull=True
+    ).distinct()
+
+
+def _history_context(request, ticket) -> dict | None:
+    links = selectors.ticket_incident_history(ticket)
+    return {"incident_links": links} if links else None
+
+
+def register() -> None:
+    extensions.add_queue_annotation(_flag_explained_by_active_incident)
+    extensions.add_payload_prefetch(
+        Prefetch(
+            "incident_links",
+            queryset=IncidentTicketLink.objects.filter(detached_at__isnull=True).select_related("incident"),
+            to_attr=ATTACHED_LINKS,
+        )
+    )
+    extensions.payload_fields["incidents"] = lambda: LinkedIncidentSerializer(
+        source=ATTACHED_LINKS, many=True, read_only=True
+    )
+    extensions.list_filters["incident"] = ListFilter(
+        apply=_filter_by_incident,
+        parameter=OpenApiParameter("incident", int, description="Tickets attached to this incident."),
+    )
+    extensions.add_panel(
+        "ticket-top", Panel("incidents/panels/ticket_top.html", lambda request, ticket: {"ticket": ticket})
+    )
+    extensions.add_panel(
+        "ticket-aside",
+        Panel(
+            "incidents/panels/ticket_history.html",
+            _history_context,
+        ),
+    )
+    extensions.add_panel(
+        "my-ticket",
+        Panel(
+            "incidents/panels/my_ticket.html",
+            lambda request, ticket: {"incidents": selectors.public_incidents_of(ticket)},
+        ),
+    )
+    extensions.add_panel(
+        "lookup-top",
+        Panel("incidents/panels/lookup_top.html", lambda request, customer: {"customer": customer}),
+    )
+    extensions.add_panel(
+        "cluster-actions",
+        Panel("incidents/panels/cluster_actions.html", lambda request, cluster: {"cluster": cluster}),
+    )

@@ -1,0 +1,79 @@
+"""Extension points: how higher apps add to tickets' pages, queues and API payloads.
+
+The tickets app may not import the apps above it (incidents, notifications), nor reach into them
+through reverse relations, field names or URL names. Instead it offers these hooks; a higher app
+fills them in its ``AppConfig.ready()`` (see ``incidents/extensions.py``). With nothing registered
+the tickets pages and API still work, they just show nothing of the higher app.
+
+- ``queue_annotations``: ``qs -> qs`` functions applied to every queue page's queryset (one
+  annotation each, so the page's query count does not grow with its size).
+- ``payload_fields``: extra read-only fields of the ticket API's output, ``name -> field factory``;
+  ``payload_prefetches`` are applied to the ticket querysets those fields read.
+- ``list_filters``: extra ``?name=value`` filters of the ticket list API, with their OpenAPI parameter.
+- ``panels``: template panels rendered into named slots of the ticket pages by
+  ``{% ticket_panels "slot" obj %}`` (``tickets/templatetags/ticket_panels.py``). Slots:
+  ``ticket-top`` and ``ticket-aside`` (the agent's ticket page, obj = ticket), ``my-ticket`` (the
+  customer's ticket page, obj = ticket), ``lookup-top`` (the caller look-up, obj = customer),
+  ``cluster-actions`` (second line's similar-tickets panel, obj = the cluster dict).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A template rendered into a slot. ``context(request, obj)`` returns its context, or None to
+    render nothing for this object."""
+
+    template: str
+    context: Callable[[Any, Any], dict | None]
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """``?name=value`` on the ticket list API: ``apply(qs, value)`` narrows the queryset and raises
+    ``core.errors.DomainError`` (field ``name``) for a bad value. ``parameter`` documents it."""
+
+    apply: Callable[[QuerySet, str], QuerySet]
+    parameter: Any  # drf_spectacular.utils.OpenApiParameter
+
+
+@dataclass
+class TicketExtensions:
+    queue_annotations: list[Callable[[QuerySet], QuerySet]] = field(default_factory=list)
+    payload_fields: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    payload_prefetches: list[Prefetch] = field(default_factory=list)
+    list_filters: dict[str, ListFilter] = field(default_factory=dict)
+    panels: dict[str, list[Panel]] = field(default_factory=lambda: defaultdict(list))
+
+    def add_panel(self, slot: str, panel: Panel) -> None:
+        """Register ``panel`` in ``slot`` once (ready() may run more than once in tests)."""
+        if panel.template not in {p.template for p in self.panels[slot]}:
+            self.panels[slot].append(panel)
+
+    def add_queue_annotation(self, annotate: Callable[[QuerySet], QuerySet]) -> None:
+        if annotate not in self.queue_annotations:
+            self.queue_annotations.append(annotate)
+
+    def add_payload_prefetch(self, prefetch: Prefetch) -> None:
+        if prefetch.prefetch_to not in {p.prefetch_to for p in self.payload_prefetches}:
+            self.payload_prefetches.append(prefetch)
+
+    def annotate_queue(self, qs: QuerySet) -> QuerySet:
+        for annotate in self.queue_annotations:
+            qs = annotate(qs)
+        return qs
+
+    def prefetch_payload(self, qs: QuerySet) -> QuerySet:
+        return qs.prefetch_related(*self.payload_prefetches) if self.payload_prefetches else qs
+
+
+# The one registry, filled by higher apps' ready().
+extensions = TicketExtensions()
