@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from incidents import matching
-from incidents.models import Incident, IncidentTicketLink
-from incidents.signals import incident_linked
+from incidents.models import IncidentTicketLink
+from incidents.signals import announce_linked
 
 
 def link_changed_ticket(sender, *, ticket, created: bool, actor=None, **kwargs) -> None:
@@ -12,10 +12,6 @@ def link_changed_ticket(sender, *, ticket, created: bool, actor=None, **kwargs) 
     ticket's transaction (so the agent sees the link at once and it commits with the ticket)."""
     result = matching.match_ticket(ticket, created=created)
     for incident in result.linked:
-        incident_linked.send(
-            sender=Incident,
-            incident=incident,
-            ticket_ids=[ticket.pk],
-            origin=IncidentTicketLink.Origin.AUTO,
-            actor=actor,
+        announce_linked(
+            incident=incident, ticket_ids=[ticket.pk], origin=IncidentTicketLink.Origin.AUTO, actor=actor
         )

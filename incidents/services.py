@@ -20,7 +20,7 @@ from core.i18n import clean_texts
 from customers.models import Area, EquipmentModel, Service, Subscription
 from incidents import matching
 from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
-from incidents.signals import incident_declared, incident_linked, incident_resolved, incident_updated
+from incidents.signals import announce_linked, incident_declared, incident_resolved, incident_updated
 from tickets.models import Ticket, TicketEvent
 from tickets.services import timeline_record
 
@@ -133,14 +133,9 @@ def incident_declare(
     ticket_ids = matching.attach_matching_tickets(incident, scope=scope)
     affected = scope.subscriptions().count()
     incident_declared.send(sender=Incident, incident=incident, actor=actor, linked_count=len(ticket_ids))
-    if ticket_ids:
-        incident_linked.send(
-            sender=Incident,
-            incident=incident,
-            ticket_ids=ticket_ids,
-            origin=IncidentTicketLink.Origin.AUTO,
-            actor=actor,
-        )
+    announce_linked(
+        incident=incident, ticket_ids=ticket_ids, origin=IncidentTicketLink.Origin.AUTO, actor=actor
+    )
     return DeclareResult(incident=incident, linked_count=len(ticket_ids), affected_subscriptions=affected)
 
 
@@ -187,14 +182,12 @@ def incident_change_scope(
     reattached = matching.reattach_system_detached(incident, scope=scope)
     ticket_ids = matching.attach_matching_tickets(incident, scope=scope)
     incident_updated.send(sender=Incident, incident=incident, actor=actor, update=None, scope_changed=True)
-    if ticket_ids or reattached:
-        incident_linked.send(
-            sender=Incident,
-            incident=incident,
-            ticket_ids=reattached + ticket_ids,
-            origin=IncidentTicketLink.Origin.AUTO,
-            actor=actor,
-        )
+    announce_linked(
+        incident=incident,
+        ticket_ids=reattached + ticket_ids,
+        origin=IncidentTicketLink.Origin.AUTO,
+        actor=actor,
+    )
     return ScopeChangeResult(
         incident=incident, linked_count=len(ticket_ids) + len(reattached), detached_count=detached
     )
@@ -308,12 +301,8 @@ def incident_link_ticket(*, incident: Incident, ticket: Ticket, actor) -> Incide
         at=now,
         data={"incident": incident.pk, "title": incident.title, "origin": IncidentTicketLink.Origin.AGENT},
     )
-    incident_linked.send(
-        sender=Incident,
-        incident=incident,
-        ticket_ids=[ticket.pk],
-        origin=IncidentTicketLink.Origin.AGENT,
-        actor=actor,
+    announce_linked(
+        incident=incident, ticket_ids=[ticket.pk], origin=IncidentTicketLink.Origin.AGENT, actor=actor
     )
     return link
 

@@ -16,3 +16,11 @@ incident_updated = Signal()
 incident_linked = Signal()
 # An incident was resolved. Arguments: incident, actor.
 incident_resolved = Signal()
+
+
+def announce_linked(*, incident, ticket_ids: list[int], origin: str, actor) -> None:
+    """Send ``incident_linked`` for these newly linked tickets; nothing when there are none."""
+    if ticket_ids:
+        incident_linked.send(
+            sender=type(incident), incident=incident, ticket_ids=list(ticket_ids), origin=origin, actor=actor
+        )
