@@ -7,6 +7,7 @@ from rest_framework import generics, serializers
 
 from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
 from customers.models import Area, Customer, EquipmentModel, Service
+from customers.phones import phone_candidates
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -83,6 +84,9 @@ class CustomerListApi(generics.ListAPIView):
         q = self.request.query_params.get("q", "").strip()
         if q:
             qs = qs.filter(
-                Q(number=q) | Q(name__icontains=q) | Q(email__iexact=q) | Q(phones__number=q)
+                Q(number=q)
+                | Q(name__icontains=q)
+                | Q(email__iexact=q)
+                | Q(phones__number__in=phone_candidates(q))
             ).distinct()
         return qs

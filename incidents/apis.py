@@ -527,7 +527,11 @@ class LookupApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("phone", str, description="International form, e.g. +46701234567"),
+            OpenApiParameter(
+                "phone",
+                str,
+                description="Any common form: +46701234567, 070-123 45 67, 46701234567 (caller-ID)",
+            ),
             OpenApiParameter("customer", str, description="Customer number"),
             OpenApiParameter("email", str),
         ],

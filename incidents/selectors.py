@@ -8,6 +8,7 @@ from functools import reduce
 from django.db import models
 
 from customers.models import Customer
+from customers.phones import phone_candidates
 from incidents.matching import covering_q
 from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
 from tickets.models import Ticket
@@ -84,20 +85,20 @@ def public_active_incidents() -> list[Incident]:
     )
 
 
-def normalise_phone(phone: str) -> str:
-    """``+46 70-123 45 67`` and ``0046701234567`` → ``+46701234567`` (how CustomerPhone stores it)."""
-    digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
-    if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    return digits
-
-
 def find_customer(*, phone: str = "", customer: str = "", email: str = "") -> Customer | None:
     """The caller's customer by phone number, customer number or e-mail (first given wins)."""
     from customers.models import CustomerPhone
 
     if phone:
-        found = CustomerPhone.objects.filter(number=normalise_phone(phone)).select_related("customer").first()
+        candidates = phone_candidates(phone)
+        found = (
+            CustomerPhone.objects.filter(number__in=candidates)
+            .select_related("customer")
+            .order_by("pk")
+            .first()
+            if candidates
+            else None
+        )
         return found.customer if found else None
     if customer:
         return Customer.objects.filter(number=customer.strip()).first()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from core.roles import CUSTOMER, has_role, is_staff_member
 from customers.models import Customer
+from customers.phones import phone_candidates
 from tickets.extensions import extensions
 from tickets.models import Ticket
 
@@ -75,29 +76,19 @@ def second_line_wait() -> dict:
 
 
 def find_customers(q: str) -> list[Customer]:
-    """Customers by phone (any format), customer number or e-mail; at most 20."""
+    """Customers by phone (any common format, ``customers.phones``), customer number, e-mail or
+    name; at most 20."""
     q = q.strip()
-    digits = "".join(ch for ch in q if ch.isdigit())
+    phones = phone_candidates(q)
     if "@" in q:
         qs = Customer.objects.filter(email__iexact=q)
-    elif q.startswith("+") or (digits and len(digits) >= 8 and digits.startswith("0")):
-        qs = Customer.objects.filter(phones__number__in=_phone_variants(q))
-    elif digits and digits == q:
-        qs = Customer.objects.filter(number=q)
+    elif q.isdigit():  # a customer number or a caller-ID without the plus
+        qs = Customer.objects.filter(Q(number=q) | Q(phones__number__in=phones))
+    elif phones:
+        qs = Customer.objects.filter(phones__number__in=phones)
     else:
         qs = Customer.objects.filter(name__icontains=q)
     return list(qs.distinct().order_by("number")[:20])
-
-
-def _phone_variants(raw: str) -> list[str]:
-    """E.164 forms a caller's number may be stored as: +46701234567 from 070-123 45 67 too."""
-    digits = "".join(ch for ch in raw if ch.isdigit())
-    if raw.strip().startswith("+"):
-        return [f"+{digits}"]
-    if digits.startswith("00"):
-        return [f"+{digits[2:]}"]
-    national = digits.lstrip("0")
-    return [f"+46{national}", f"+358{national}"]  # Sweden and Finland, the markets we serve
 
 
 def escalation_clusters(limit: int = 8) -> list[dict]:
