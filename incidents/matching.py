@@ -49,7 +49,7 @@ link the same tickets with the same reasons.
   A detached link stays as a row, so the ``ON CONFLICT`` never re-attaches a ticket a person detached.
 * **Ticket side** (``match_ticket``): called from the ``tickets.signals.ticket_changed`` receiver
   inside the transaction that wrote the ticket: one candidate query over the active incidents
-  (service/area/equipment/time in SQL, keywords in Python with ``casefold``), and for a match one
+  (service/area/equipment/time in SQL, keywords in Python, ``keywords_match``), and for a match one
   read of the scopes (for the reasons; cached) and one bulk insert. The candidate query is the
   ORM's rendering of ``candidates_q``, compiled once per shape with placeholder values and re-run
   with each ticket's (``_candidates_template``): compiling it per ticket costs more than running
@@ -98,6 +98,7 @@ linking 100,000 tickets: see bench/README.md). A ticket's timeline shows its lin
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -223,19 +224,26 @@ def normalise_keywords(keywords: Iterable[str] | None) -> list[str]:
 
 
 def keywords_q(keywords: Sequence[str]) -> Q:
-    """Keywords, scope → tickets: any keyword in the subject or description, case-insensitively."""
+    """Keywords, scope → tickets: any keyword in the subject or description, case-insensitively.
+
+    PostgreSQL: ``icontains`` (``UPPER(…) LIKE UPPER(…)``, Unicode-aware). SQLite's ``LIKE`` folds
+    ASCII letters only ("SÄHKÖ" would miss "sähkö"), so there the same test is an escaped ``iregex``,
+    which Django's SQLite backend runs with Python's ``re``: exactly ``keywords_match``.
+    """
+    if connection.vendor == "postgresql":
+        lookup, literal = "icontains", str
+    else:
+        lookup, literal = "iregex", re.escape
     q = Q()
     for k in keywords:
-        q |= Q(subject__icontains=k) | Q(description__icontains=k)
+        q |= Q(**{f"subject__{lookup}": literal(k)}) | Q(**{f"description__{lookup}": literal(k)})
     return q
 
 
 def keywords_match(keywords: Sequence[str], subject: str, description: str) -> bool:
     """Keywords, ticket → scopes (in Python, per candidate): the same test as ``keywords_q``."""
-    if not keywords:
-        return True
-    text = f"{subject}\n{description}".casefold()
-    return any(k.casefold() in text for k in keywords)
+    text = f"{subject}\n{description}"
+    return not keywords or any(re.search(re.escape(k), text, re.IGNORECASE) for k in keywords)
 
 
 def covering_q(subject) -> Q:
