@@ -57,8 +57,8 @@ link the same tickets with the same reasons.
   time; the tests hold the two to the same answers.
 * **Scope edits** by any route bump ``Incident.updated_at`` (the services write it; an M2M change
   anywhere, the admin included, goes through ``incidents.receivers.scope_edited``). The reasons of
-  a ticket-side link come from a process-wide cache of each incident's listed values keyed on
-  ``(id, updated_at)``; kind, start and keywords are read with the candidate row, never cached.
+  a ticket-side link come from a process-wide cache of scopes keyed on the candidate row's
+  ``(id, updated_at, kind, started_at, keywords)``, so a stale scope is never used.
   An admin's scope edit also re-links, through ``incident_change_scope``, like any other.
   (A raw ``QuerySet.update()`` of the through tables would bypass this: don't.)
 
@@ -502,12 +502,13 @@ class _Sentinel:
 
 
 def _prepare_datetime(value: datetime):
-    return Incident._meta.get_field("started_at").get_db_prep_value(value, connection)
+    # What compiling does to a datetime parameter (PostgreSQL: itself; SQLite: naive UTC text).
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 @cache
-def _candidates_template(vendor: str, shape: tuple[int, ...]) -> tuple[str, tuple]:
-    """(sql, slots): each parameter either ("const", value) or ("slot", name of a ticket value)."""
+def _candidates_template(vendor: str, shape: tuple[int, ...]) -> tuple[str, list, tuple]:
+    """(sql, params with the placeholders' values, ((index, name), …) where a ticket's value goes)."""
     sentinel = _Sentinel(shape)
     qs = Incident.objects.active().filter(candidates_q(sentinel)).only(*_CANDIDATE_FIELDS).order_by()
     sql, params = qs.query.sql_with_params()
@@ -515,13 +516,14 @@ def _candidates_template(vendor: str, shape: tuple[int, ...]) -> tuple[str, tupl
     for d in DIMENSIONS:
         wanted.update({value: (d.key, i) for i, value in enumerate(d.covering(sentinel))})
     slots = tuple(
-        ("slot", wanted[p]) if isinstance(p, str | int | datetime) and p in wanted else ("const", p)
-        for p in params
+        (index, wanted[p])
+        for index, p in enumerate(params)
+        if isinstance(p, str | int | datetime) and p in wanted
     )
-    placed = [name for kind, name in slots if kind == "slot"]
-    if sorted(map(str, placed)) != sorted(map(str, wanted.values())):  # each placeholder exactly once
-        raise RuntimeError(f"candidate query template: placed {placed} of {list(wanted.values())} in {sql}")
-    return sql, slots
+    if sorted(str(name) for _, name in slots) != sorted(str(name) for name in wanted.values()):
+        # Each placeholder exactly once, or the ORM rendered the query in a way this cannot fill.
+        raise RuntimeError(f"candidate query template: placed {slots} of {list(wanted.values())} in {sql}")
+    return sql, list(params), slots
 
 
 def candidate_incidents(ticket: Ticket) -> list[Incident]:
@@ -529,40 +531,50 @@ def candidate_incidents(ticket: Ticket) -> list[Incident]:
     the query ``candidate_incidents_orm`` runs, compiled once per shape and re-used."""
     # A dimension without a value gets one NULL: ``IN (NULL)`` is never true, as ``IN ()`` would be.
     covering = [d.covering(ticket) or [None] for d in DIMENSIONS]
-    sql, slots = _candidates_template(connection.vendor, tuple(len(c) for c in covering))
+    sql, params, slots = _candidates_template(connection.vendor, tuple(map(len, covering)))
     values = {(d.key, i): v for d, c in zip(DIMENSIONS, covering, strict=True) for i, v in enumerate(c)}
     # INCIDENT_LOOKBACK is read per call (tests change it): the template holds no time of its own.
     values["bound"] = _prepare_datetime(ticket.created_at + settings.INCIDENT_LOOKBACK)
-    return list(Incident.objects.raw(sql, [values[v] if kind == "slot" else v for kind, v in slots]))
+    params = params.copy()
+    for index, name in slots:
+        params[index] = values[name]
+    return list(Incident.objects.raw(sql, params))
 
 
-# The listed values by (incident id, updated_at): a scope edit anywhere bumps ``updated_at`` (the
-# services do; ``incidents.receivers.scope_edited`` does it for any M2M change, admin included), so
-# a ticket matched against a busy incident does not re-read its scope (one query fewer per ticket).
-# Only the *reasons* text comes from here; which incidents match is always decided by SQL, and
-# kind, start and keywords come from the candidate row itself.
-_listed_cache: dict[tuple[int, object], dict[str, tuple[Listed, ...]]] = {}
-_LISTED_CACHE_SIZE = 2000
+# Scopes by the candidate row: (id, updated_at, kind, started_at, keywords). A scope edit anywhere
+# bumps ``updated_at`` (the services do; ``incidents.receivers.scope_edited`` does it for any M2M
+# change, admin included), and the row's own scope fields are part of the key, so a ticket matched
+# against a busy incident does not re-read its scope (one query fewer per ticket) and never gets
+# stale reasons. Only the *reasons* text comes from here; which incidents match is decided by SQL.
+_scope_cache: dict[tuple, Scope] = {}
+_SCOPE_CACHE_SIZE = 2000
+
+
+def _cache_key(incident: Incident) -> tuple:
+    return (
+        incident.pk,
+        incident.updated_at,
+        incident.kind,
+        incident.started_at,
+        tuple(incident.keywords or ()),
+    )
 
 
 def scopes_of(incidents: Sequence[Incident]) -> dict[int, Scope]:
-    """The scopes of several incidents, in at most one query."""
-    listed = {i.pk: _listed_cache.get((i.pk, i.updated_at)) for i in incidents}
-    missing = [i for i in incidents if listed[i.pk] is None]
+    """The scopes of several incidents (candidate rows), in at most one query."""
+    scopes = {i.pk: _scope_cache.get(_cache_key(i)) for i in incidents}
+    missing = [i for i in incidents if scopes[i.pk] is None]
     if missing:
-        if len(_listed_cache) > _LISTED_CACHE_SIZE:
-            _listed_cache.clear()
-        read = _read_listed([i.pk for i in missing])
-        for incident in missing:
-            listed[incident.pk] = _listed_cache[(incident.pk, incident.updated_at)] = read[incident.pk]
-    return {
-        i.pk: Scope(
-            **listed[i.pk],
-            keywords=tuple(normalise_keywords(i.keywords)),
-            since=window_start(kind=i.kind, started_at=i.started_at),
-        )
-        for i in incidents
-    }
+        if len(_scope_cache) > _SCOPE_CACHE_SIZE:
+            _scope_cache.clear()
+        listed = _read_listed([i.pk for i in missing])
+        for i in missing:
+            scopes[i.pk] = _scope_cache[_cache_key(i)] = Scope(
+                **listed[i.pk],
+                keywords=tuple(normalise_keywords(i.keywords)),
+                since=window_start(kind=i.kind, started_at=i.started_at),
+            )
+    return scopes
 
 
 def _read_listed(ids: list[int]) -> dict[int, dict[str, tuple[Listed, ...]]]:
