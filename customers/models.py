@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Iterable
+from functools import reduce
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -83,11 +87,23 @@ class Area(models.Model):
         super().save(*args, **kwargs)
 
     def subtree(self) -> models.QuerySet[Area]:
-        return Area.objects.filter(path__startswith=self.path)
+        return Area.within([self.path])
+
+    @classmethod
+    def within(cls, paths: Iterable[str]) -> models.QuerySet[Area]:
+        """The areas in the subtree of any of ``paths`` (each subtree's root included): a path
+        prefix test, which the ``path`` index serves. No paths: no areas."""
+        q = reduce(operator.or_, (models.Q(path__startswith=p) for p in paths), models.Q(pk__in=[]))
+        return cls.objects.filter(q)
+
+    def ancestor_paths(self) -> list[str]:
+        """The paths of this area's ancestors and of itself, root first: the prefixes of its
+        materialised path that end in a slash. THE definition of area ancestry: an area is in the
+        subtree of exactly the areas whose path is in this list (see ``within``)."""
+        return [self.path[: i + 1] for i, ch in enumerate(self.path) if ch == "/"]
 
     def ancestors(self) -> models.QuerySet[Area]:
-        prefixes = [self.path[: i + 1] for i, ch in enumerate(self.path) if ch == "/"]
-        return Area.objects.filter(path__in=prefixes).order_by("depth")
+        return Area.objects.filter(path__in=self.ancestor_paths()).order_by("depth")
 
 
 class EquipmentModel(models.Model):

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from incidents.matching import Scope
 from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
+from incidents.services import incident_change_scope
 
 
 class IncidentUpdateInline(admin.StackedInline):
@@ -18,6 +20,19 @@ class IncidentAdmin(admin.ModelAdmin):
     autocomplete_fields = ["services", "areas", "equipment", "created_by"]
     date_hierarchy = "started_at"
     inlines = [IncidentUpdateInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The scope as stored before this edit (``obj`` already holds the form's values).
+        obj._scope_before = Scope.of(Incident.objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)  # writes services/areas/equipment
+        incident = form.instance
+        if change and incident.is_active and Scope.of(incident) != incident._scope_before:
+            # A scope edit here re-links like any other (set-based, in this request's transaction):
+            # what an incident explains follows its scope, whoever edits it.
+            incident_change_scope(incident=incident, actor=request.user)
 
 
 @admin.register(IncidentTicketLink)

@@ -12,7 +12,9 @@ An incident *covers* a ticket when all of these hold:
 
   - **service**: the ticket's service is one of those listed;
   - **area**: the ticket's area lies in the subtree of any listed area (``Area.path`` is a
-    materialised path, ``se/se-ab/se-ab-0180/``, so "in the subtree" is a path prefix test);
+    materialised path, ``se/se-ab/se-ab-0180/``, so "in the subtree" is a path prefix test,
+    ``Area.within``, and its mirror image is ``Area.ancestor_paths``: the areas whose subtree holds
+    an area are those whose path is one of its path's prefixes);
   - **equipment**: the ticket's equipment model is one of those listed;
   - **keywords** (optional): any keyword occurs, case-insensitively, in the subject or description.
 
@@ -23,15 +25,42 @@ service was guessed from the text gets a lower score and says so in its reasons.
 A ticket that becomes resolved or closed keeps its links (they are its history). Subscriptions are
 matched on service/area/equipment only (keywords are about what a customer wrote).
 
-Both ways
----------
+One rule, both ways
+-------------------
+The rule above is written once, in the "scope rule" section of this module, one piece per part:
+``DIMENSIONS`` (service, area, equipment: each knows the incident's M2M, the ticket's and
+subscription's FK, and whether it is a tree), ``window_start``/``window_q`` (time),
+``keywords_q``/``keywords_match`` (keywords), ``Ticket.OPEN_STATUSES`` and
+``Incident.objects.active()`` (status). Each part renders itself in the two directions, side by
+side, and everything else is built from them:
+
+* **scope → subjects** (``Scope.covers_q``, on tickets or subscriptions, which have the same FK
+  names): ``Scope.open_tickets`` (declaration, scope change, preview) and ``Scope.subscriptions``
+  (affected customers);
+* **subject → scopes** (``covering_q``, on incidents, for a ticket or a subscription):
+  ``candidate_incidents`` (a ticket opened or changed) and the caller look-up
+  (``incidents.selectors.active_incidents_for_customer``).
+
+tests/incidents/test_matching_directions.py checks, on one set of fixtures, that both directions
+link the same tickets with the same reasons.
+
 * **Declaration side** (``attach_matching_tickets``): one ``INSERT … SELECT … ON CONFLICT DO
   NOTHING`` writes every link; the SELECT is built with the ORM so it runs on PostgreSQL and SQLite.
   A detached link stays as a row, so the ``ON CONFLICT`` never re-attaches a ticket a person detached.
 * **Ticket side** (``match_ticket``): called from the ``tickets.signals.ticket_changed`` receiver
   inside the transaction that wrote the ticket: one candidate query over the active incidents
-  (service/area/equipment/time in SQL, keywords in Python with ``casefold``), and for a match one
-  read of the scopes (for the reasons; cached) and one bulk insert.
+  (service/area/equipment/time in SQL, keywords in Python, ``keywords_match``), and for a match one
+  read of the scopes (for the reasons; cached) and one bulk insert. The candidate query is the
+  ORM's rendering of ``candidates_q``, compiled once per shape with placeholder values and re-run
+  with each ticket's (``_candidates_template``): compiling it per ticket costs more than running
+  it (bench/README.md, "Matching"). ``candidate_incidents_orm`` is the same query compiled each
+  time; the tests hold the two to the same answers.
+* **Scope edits** by any route bump ``Incident.updated_at`` (the services write it; an M2M change
+  anywhere, the admin included, goes through ``incidents.receivers.scope_edited``). The reasons of
+  a ticket-side link come from a process-wide cache of scopes keyed on the candidate row's
+  ``(id, updated_at, kind, started_at, keywords)``, so a stale scope is never used.
+  An admin's scope edit also re-links, through ``incident_change_scope``, like any other.
+  (A raw ``QuerySet.update()`` of the through tables would bypass this: don't.)
 
 Race-freedom (PostgreSQL)
 -------------------------
@@ -69,15 +98,16 @@ linking 100,000 tickets: see bench/README.md). A ticket's timeline shows its lin
 from __future__ import annotations
 
 import json
-import operator
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import reduce
+from datetime import timezone as dt_timezone
+from functools import cache
 
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -111,6 +141,76 @@ def lock_for_ticket() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [LOCK_KEY])
 
 
+# === The scope rule ===========================================================================
+# Everything "covers" means is defined in this section, once per part of the rule, each part with
+# its two renderings side by side: scope → subjects (which tickets/subscriptions a scope covers:
+# declaration, scope change, preview) and subject → scopes (which incidents cover one ticket or
+# subscription: ticket opened or changed, caller look-up).
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One scope dimension. ``key`` is the FK on Ticket and Subscription (and the reasons key);
+    ``field`` is the incident's M2M (and the ``Scope`` attribute). ``tree``: a listed area covers
+    its subtree (``Area.within`` one way, ``Area.ancestor_paths`` the other); otherwise a listed
+    value covers exactly itself."""
+
+    key: str
+    field: str
+    tree: bool = False
+
+    @property
+    def through(self) -> type[models.Model]:
+        return Incident._meta.get_field(self.field).remote_field.through
+
+    @property
+    def through_fk(self) -> str:
+        """The through table's FK to the listed model ("service", "area", "equipmentmodel")."""
+        return Incident._meta.get_field(self.field).m2m_reverse_field_name()
+
+    def subjects_q(self, listed: Sequence[Listed]) -> Q:
+        """Scope → subjects: tickets/subscriptions whose value one of ``listed`` covers."""
+        if self.tree:
+            # A subquery, so PostgreSQL can use the ticket (area, created_at) index with the ids.
+            return Q(**{f"{self.key}_id__in": Area.within(x.path for x in listed).values("id")})
+        return Q(**{f"{self.key}_id__in": [x.pk for x in listed]})
+
+    def covering(self, subject) -> list:
+        """Subject → scopes: the listed values (as the through lookup ``covering_lookup`` reads
+        them) that cover ``subject``'s value. Empty when the subject has no value."""
+        if self.tree:
+            area = getattr(subject, self.key)
+            return area.ancestor_paths() if area is not None else []
+        value = getattr(subject, f"{self.key}_id")
+        return [value] if value is not None else []
+
+    @property
+    def covering_lookup(self) -> str:
+        return f"{self.through_fk}__path__in" if self.tree else f"{self.through_fk}_id__in"
+
+    def incidents_q(self, covering: list) -> Q:
+        """Subject → scopes: incidents that list nothing in this dimension, or list a covering value."""
+        listed = self.through.objects.filter(incident_id=OuterRef("pk"))
+        return ~Exists(listed) | Exists(listed.filter(**{self.covering_lookup: covering}))
+
+
+DIMENSIONS = (
+    Dimension("service", "services"),
+    Dimension("area", "areas", tree=True),
+    Dimension("equipment", "equipment"),
+)
+
+
+def window_start(*, kind: str, started_at: datetime) -> datetime | None:
+    """Time, scope → tickets: tickets opened at or after this are covered; None: no window."""
+    return None if kind == Incident.Kind.KNOWN_ISSUE else started_at - settings.INCIDENT_LOOKBACK
+
+
+def window_q(*, opened_at: datetime) -> Q:
+    """Time, ticket → scopes: incidents whose window (``window_start``) includes ``opened_at``."""
+    return Q(kind=Incident.Kind.KNOWN_ISSUE) | Q(started_at__lte=opened_at + settings.INCIDENT_LOOKBACK)
+
+
 def normalise_keywords(keywords: Iterable[str] | None) -> list[str]:
     """Stripped, non-empty, de-duplicated (case-insensitively), in the order given."""
     seen: set[str] = set()
@@ -123,24 +223,61 @@ def normalise_keywords(keywords: Iterable[str] | None) -> list[str]:
     return result
 
 
+def keywords_q(keywords: Sequence[str]) -> Q:
+    """Keywords, scope → tickets: any keyword in the subject or description, case-insensitively.
+
+    PostgreSQL: ``icontains`` (``UPPER(…) LIKE UPPER(…)``, Unicode-aware). SQLite's ``LIKE`` folds
+    ASCII letters only ("SÄHKÖ" would miss "sähkö"), so there the same test is an escaped ``iregex``,
+    which Django's SQLite backend runs with Python's ``re``: exactly ``keywords_match``.
+    """
+    if connection.vendor == "postgresql":
+        lookup, literal = "icontains", str
+    else:
+        lookup, literal = "iregex", re.escape
+    q = Q()
+    for k in keywords:
+        q |= Q(**{f"subject__{lookup}": literal(k)}) | Q(**{f"description__{lookup}": literal(k)})
+    return q
+
+
 def keywords_match(keywords: Sequence[str], subject: str, description: str) -> bool:
-    if not keywords:
-        return True
-    text = f"{subject}\n{description}".casefold()
-    return any(k.casefold() in text for k in keywords)
+    """Keywords, ticket → scopes (in Python, per candidate): the same test as ``keywords_q``."""
+    text = f"{subject}\n{description}"
+    return not keywords or any(re.search(re.escape(k), text, re.IGNORECASE) for k in keywords)
+
+
+def covering_q(subject) -> Q:
+    """Subject → scopes: incidents whose service/area/equipment scope covers ``subject`` (a ticket
+    or a subscription; time, status and keywords aside). Needs ``subject.area`` (one query unless
+    loaded)."""
+    q = Q()
+    for d in DIMENSIONS:
+        q &= d.incidents_q(d.covering(subject))
+    return q
+
+
+@dataclass(frozen=True, order=True)
+class Listed:
+    """One value a scope lists: a service, area or equipment model (``path`` for areas only)."""
+
+    code: str
+    pk: int
+    path: str = ""
+
+    @classmethod
+    def of(cls, objects: Iterable[models.Model]) -> tuple[Listed, ...]:
+        # Sorted by code: reasons list the values in the same order whichever side wrote the link.
+        return tuple(sorted(cls(o.code, o.pk, getattr(o, "path", "")) for o in objects))
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What an incident covers, resolved to ids (for SQL) and codes (for reasons)."""
+    """What an incident covers: the listed values per dimension (attributes named as the incident's
+    M2M fields), keywords and the time window."""
 
-    service_ids: tuple[int, ...] = ()
-    service_codes: tuple[str, ...] = ()
-    area_ids: tuple[int, ...] = ()
-    area_paths: tuple[str, ...] = ()
-    area_codes: tuple[str, ...] = ()
-    equipment_ids: tuple[int, ...] = ()
-    equipment_codes: tuple[str, ...] = ()
+    services: tuple[Listed, ...] = ()
+    areas: tuple[Listed, ...] = ()
+    equipment: tuple[Listed, ...] = ()
     keywords: tuple[str, ...] = ()
     # Tickets opened at or after this are covered; None: no time window (known issues).
     since: datetime | None = None
@@ -156,17 +293,12 @@ class Scope:
         equipment: Iterable[EquipmentModel] = (),
         keywords: Iterable[str] = (),
     ) -> Scope:
-        services, areas, equipment = list(services), list(areas), list(equipment)
         return cls(
-            service_ids=tuple(s.pk for s in services),
-            service_codes=tuple(s.code for s in services),
-            area_ids=tuple(a.pk for a in areas),
-            area_paths=tuple(a.path for a in areas),
-            area_codes=tuple(a.code for a in areas),
-            equipment_ids=tuple(e.pk for e in equipment),
-            equipment_codes=tuple(e.code for e in equipment),
+            services=Listed.of(services),
+            areas=Listed.of(areas),
+            equipment=Listed.of(equipment),
             keywords=tuple(normalise_keywords(keywords)),
-            since=None if kind == Incident.Kind.KNOWN_ISSUE else started_at - settings.INCIDENT_LOOKBACK,
+            since=window_start(kind=kind, started_at=started_at),
         )
 
     @classmethod
@@ -181,45 +313,29 @@ class Scope:
             keywords=incident.keywords,
         )
 
-    # --- SQL ------------------------------------------------------------------------------------
+    # --- scope → subjects -----------------------------------------------------------------------
 
-    def _area_subtree_ids(self) -> models.QuerySet[Area]:
-        # A subquery, so PostgreSQL can use the ticket (area, created_at) index with the ids it finds.
-        return Area.objects.filter(reduce(operator.or_, (Q(path__startswith=p) for p in self.area_paths)))
-
-    def dimensions_q(self, *, with_keywords: bool = True) -> Q:
-        """Service/area/equipment (and keywords) as a filter on tickets; empty dimensions add nothing."""
+    def covers_q(self, *, with_keywords: bool = True) -> Q:
+        """Service/area/equipment (and keywords) as a filter on tickets or subscriptions (the same
+        FK names); an empty dimension adds nothing."""
         q = Q()
-        if self.service_ids:
-            q &= Q(service_id__in=self.service_ids)
-        if self.area_paths:
-            q &= Q(area_id__in=self._area_subtree_ids().values("id"))
-        if self.equipment_ids:
-            q &= Q(equipment_id__in=self.equipment_ids)
+        for d in DIMENSIONS:
+            if listed := getattr(self, d.field):
+                q &= d.subjects_q(listed)
         if with_keywords and self.keywords:
-            q &= reduce(
-                operator.or_,
-                (Q(subject__icontains=k) | Q(description__icontains=k) for k in self.keywords),
-            )
+            q &= keywords_q(self.keywords)
         return q
 
     def open_tickets(self) -> models.QuerySet[Ticket]:
         """The open tickets this scope covers now."""
-        qs = Ticket.objects.open().filter(self.dimensions_q())
+        qs = Ticket.objects.open().filter(self.covers_q())
         if self.since is not None:
             qs = qs.filter(created_at__gte=self.since)
         return qs
 
     def subscriptions(self) -> models.QuerySet[Subscription]:
         """Active subscriptions in scope (keywords do not apply to subscriptions)."""
-        q = Q(active=True)
-        if self.service_ids:
-            q &= Q(service_id__in=self.service_ids)
-        if self.area_paths:
-            q &= Q(area_id__in=self._area_subtree_ids().values("id"))
-        if self.equipment_ids:
-            q &= Q(equipment_id__in=self.equipment_ids)
-        return Subscription.objects.filter(q)
+        return Subscription.objects.filter(active=True).filter(self.covers_q(with_keywords=False))
 
     # --- reasons --------------------------------------------------------------------------------
 
@@ -227,21 +343,18 @@ class Scope:
         """Which dimensions matched and with which values; the same for every ticket of the incident
         (so the set-based insert can carry it as a constant)."""
         reasons: dict = {}
-        if self.service_codes:
-            reasons["service"] = list(self.service_codes)
-        if self.area_codes:
-            reasons["area"] = list(self.area_codes)
-        if self.equipment_codes:
-            reasons["equipment"] = list(self.equipment_codes)
+        for d in DIMENSIONS:
+            if listed := getattr(self, d.field):
+                reasons[d.key] = [x.code for x in listed]
         if self.keywords:
             reasons["keywords"] = list(self.keywords)
         reasons["time"] = {"since": self.since.isoformat()} if self.since else "known-issue"
-        if service_guessed and self.service_ids:
+        if service_guessed and self.services:
             reasons["note"] = REASON_SERVICE_GUESSED
         return reasons
 
     def score(self, *, service_guessed: bool) -> float:
-        return SCORE_SERVICE_GUESSED if service_guessed and self.service_ids else SCORE_CERTAIN
+        return SCORE_SERVICE_GUESSED if service_guessed and self.services else SCORE_CERTAIN
 
 
 # --- the declaration side ---------------------------------------------------------------------
@@ -342,7 +455,7 @@ def detach_no_longer_covered(incident: Incident, *, scope: Scope) -> int:
     now = timezone.now()
     qs = IncidentTicketLink.objects.filter(
         incident=incident, origin=IncidentTicketLink.Origin.AUTO, detached_at__isnull=True
-    ).exclude(ticket__in=Ticket.objects.filter(scope.dimensions_q()).values("id"))
+    ).exclude(ticket__in=Ticket.objects.filter(scope.covers_q()).values("id"))
     count = qs.update(detached_at=now, detach_reason=REASON_SCOPE_NARROWED)
     return count
 
@@ -356,106 +469,133 @@ class TicketMatch:
     detached: list[int]
 
 
-def covering_q(*, service_id: int | None, area: Area | None, equipment_id: int | None) -> Q:
-    """Incidents whose service/area/equipment scope covers these values (time and keywords aside)."""
-    services = Incident.services.through.objects.filter(incident_id=models.OuterRef("pk"))
-    areas = Incident.areas.through.objects.filter(incident_id=models.OuterRef("pk"))
-    equipment = Incident.equipment.through.objects.filter(incident_id=models.OuterRef("pk"))
-    # A listed area covers the ticket when it is the ticket's area or one of its ancestors.
-    path = area.path if area is not None else ""
-    ancestor_paths = [path[: i + 1] for i, ch in enumerate(path) if ch == "/"]
-    return (
-        (~models.Exists(services) | models.Exists(services.filter(service_id=service_id)))
-        & (~models.Exists(areas) | models.Exists(areas.filter(area__path__in=ancestor_paths)))
-        & (~models.Exists(equipment) | models.Exists(equipment.filter(equipmentmodel_id=equipment_id)))
+# What the candidate query reads of an incident (the rest is deferred).
+_CANDIDATE_FIELDS = ("id", "title", "kind", "started_at", "keywords", "updated_at")
+
+
+def candidates_q(ticket: Ticket) -> Q:
+    """Subject → scopes for one ticket: service/area/equipment and time (keywords aside)."""
+    return window_q(opened_at=ticket.created_at) & covering_q(ticket)
+
+
+def candidate_incidents_orm(ticket: Ticket) -> list[Incident]:
+    """``candidate_incidents`` compiled by the ORM on every call (the bench's and tests' yardstick)."""
+    return list(Incident.objects.active().filter(candidates_q(ticket)).only(*_CANDIDATE_FIELDS).order_by())
+
+
+class _Sentinel:
+    """A stand-in subject whose values are placeholders: the candidate query is compiled with them
+    once per shape (how many covering values each dimension has), and each ticket's values are put
+    in their places. So the SQL is the ORM's own rendering of ``candidates_q`` (tables, columns and
+    literals from the models) without compiling it per ticket, which costs more than running it
+    (bench/README.md, "Matching")."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        n = dict(zip((d.key for d in DIMENSIONS), shape, strict=True))
+        self.service_id = -0x5D_0001
+        self.equipment_id = -0x5D_0002
+        # n ancestors: a path of n distinct segments, each prefix a placeholder of its own.
+        self.area = Area(path="".join(f"~sentinel{i}~/" for i in range(n["area"])))
+        # The template's time bound (``window_q`` adds the look-back; the slot takes the sum).
+        self.bound = datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=dt_timezone.utc)
+        self.created_at = self.bound - settings.INCIDENT_LOOKBACK
+
+
+def _prepare_datetime(value: datetime):
+    # What compiling does to a datetime parameter (PostgreSQL: itself; SQLite: naive UTC text).
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+@cache
+def _candidates_template(vendor: str, shape: tuple[int, ...]) -> tuple[str, list, tuple]:
+    """(sql, params with the placeholders' values, ((index, name), …) where a ticket's value goes)."""
+    sentinel = _Sentinel(shape)
+    qs = Incident.objects.active().filter(candidates_q(sentinel)).only(*_CANDIDATE_FIELDS).order_by()
+    sql, params = qs.query.sql_with_params()
+    wanted = {_prepare_datetime(sentinel.bound): "bound"}
+    for d in DIMENSIONS:
+        wanted.update({value: (d.key, i) for i, value in enumerate(d.covering(sentinel))})
+    slots = tuple(
+        (index, wanted[p])
+        for index, p in enumerate(params)
+        if isinstance(p, str | int | datetime) and p in wanted
     )
-
-
-# The ticket side runs on every ticket opened, so its two statements are written out once as SQL
-# (compiling the equivalent ORM expression costs more than running it). Plain SQL that PostgreSQL
-# and SQLite both accept; each EXISTS is an index probe on a through table's (incident, x) index.
-_CANDIDATES_SQL = """
-SELECT i.id, i.title, i.kind, i.started_at, i.keywords, i.updated_at
-FROM incidents_incident i
-WHERE i.status <> 'resolved'
-  AND (i.kind = 'known-issue' OR i.started_at <= %s)
-  AND (NOT EXISTS (SELECT 1 FROM incidents_incident_services s WHERE s.incident_id = i.id)
-       OR EXISTS (SELECT 1 FROM incidents_incident_services s
-                  WHERE s.incident_id = i.id AND s.service_id = %s))
-  AND (NOT EXISTS (SELECT 1 FROM incidents_incident_areas a WHERE a.incident_id = i.id)
-       OR EXISTS (SELECT 1 FROM incidents_incident_areas a JOIN customers_area ar ON ar.id = a.area_id
-                  WHERE a.incident_id = i.id AND ar.path IN ({paths})))
-  AND (NOT EXISTS (SELECT 1 FROM incidents_incident_equipment e WHERE e.incident_id = i.id)
-       OR EXISTS (SELECT 1 FROM incidents_incident_equipment e
-                  WHERE e.incident_id = i.id AND e.equipmentmodel_id = %s))
-"""
-
-_SCOPES_SQL = """
-SELECT s.incident_id, 'service', x.id, x.code, '' FROM incidents_incident_services s
-    JOIN customers_service x ON x.id = s.service_id WHERE s.incident_id IN ({ids})
-UNION ALL
-SELECT a.incident_id, 'area', x.id, x.code, x.path FROM incidents_incident_areas a
-    JOIN customers_area x ON x.id = a.area_id WHERE a.incident_id IN ({ids})
-UNION ALL
-SELECT e.incident_id, 'equipment', x.id, x.code, '' FROM incidents_incident_equipment e
-    JOIN customers_equipmentmodel x ON x.id = e.equipmentmodel_id WHERE e.incident_id IN ({ids})
-"""
+    if sorted(str(name) for _, name in slots) != sorted(str(name) for name in wanted.values()):
+        # Each placeholder exactly once, or the ORM rendered the query in a way this cannot fill.
+        raise RuntimeError(f"candidate query template: placed {slots} of {list(wanted.values())} in {sql}")
+    return sql, list(params), slots
 
 
 def candidate_incidents(ticket: Ticket) -> list[Incident]:
-    """Active incidents whose service/area/equipment/time scope covers ``ticket`` (keywords aside)."""
-    # A listed area covers the ticket when it is the ticket's area or one of its ancestors.
-    path = ticket.area.path if ticket.area_id else ""
-    paths = [path[: i + 1] for i, ch in enumerate(path) if ch == "/"] or [""]
-    sql = _CANDIDATES_SQL.format(paths=", ".join(["%s"] * len(paths)))
-    params = [ticket.created_at + settings.INCIDENT_LOOKBACK, ticket.service_id, *paths, ticket.equipment_id]
+    """Active incidents whose service/area/equipment/time scope covers ``ticket`` (keywords aside):
+    the query ``candidate_incidents_orm`` runs, compiled once per shape and re-used."""
+    # A dimension without a value gets one NULL: ``IN (NULL)`` is never true, as ``IN ()`` would be.
+    covering = [d.covering(ticket) or [None] for d in DIMENSIONS]
+    sql, params, slots = _candidates_template(connection.vendor, tuple(map(len, covering)))
+    values = {(d.key, i): v for d, c in zip(DIMENSIONS, covering, strict=True) for i, v in enumerate(c)}
+    # INCIDENT_LOOKBACK is read per call (tests change it): the template holds no time of its own.
+    values["bound"] = _prepare_datetime(ticket.created_at + settings.INCIDENT_LOOKBACK)
+    params = params.copy()
+    for index, name in slots:
+        params[index] = values[name]
     return list(Incident.objects.raw(sql, params))
 
 
-# Scopes by (incident id, updated_at): services bump ``updated_at`` on every scope change, so a
-# ticket matched against a busy incident does not re-read its scope (one query fewer per ticket).
-# Only the *reasons* text comes from here; which incidents match is always decided by SQL.
-_scope_cache: dict[tuple[int, object], Scope] = {}
+# Scopes by the candidate row: (id, updated_at, kind, started_at, keywords). A scope edit anywhere
+# bumps ``updated_at`` (the services do; ``incidents.receivers.scope_edited`` does it for any M2M
+# change, admin included), and the row's own scope fields are part of the key, so a ticket matched
+# against a busy incident does not re-read its scope (one query fewer per ticket) and never gets
+# stale reasons. Only the *reasons* text comes from here; which incidents match is decided by SQL.
+_scope_cache: dict[tuple, Scope] = {}
 _SCOPE_CACHE_SIZE = 2000
 
 
+def _cache_key(incident: Incident) -> tuple:
+    return (
+        incident.pk,
+        incident.updated_at,
+        incident.kind,
+        incident.started_at,
+        tuple(incident.keywords or ()),
+    )
+
+
 def scopes_of(incidents: Sequence[Incident]) -> dict[int, Scope]:
-    """The scopes of several incidents, in at most one query."""
-    cached = {i.pk: _scope_cache.get((i.pk, i.updated_at)) for i in incidents}
-    missing = [i for i in incidents if cached[i.pk] is None]
+    """The scopes of several incidents (candidate rows), in at most one query."""
+    scopes = {i.pk: _scope_cache.get(_cache_key(i)) for i in incidents}
+    missing = [i for i in incidents if scopes[i.pk] is None]
     if missing:
         if len(_scope_cache) > _SCOPE_CACHE_SIZE:
             _scope_cache.clear()
-        for pk, scope in _read_scopes(missing).items():
-            cached[pk] = scope
-    return cached
-
-
-def _read_scopes(incidents: Sequence[Incident]) -> dict[int, Scope]:
-    ids = [i.pk for i in incidents]
-    rows: dict[int, dict[str, list]] = {pk: {"service": [], "area": [], "equipment": []} for pk in ids}
-    with connection.cursor() as cursor:
-        cursor.execute(_SCOPES_SQL.format(ids=", ".join(["%s"] * len(ids))), ids * 3)
-        for incident_id, dimension, pk, code, path in cursor.fetchall():
-            rows[incident_id][dimension].append((pk, code, path))
-    scopes = {}
-    for incident in incidents:
-        r = rows[incident.pk]
-        scopes[incident.pk] = Scope(
-            service_ids=tuple(x[0] for x in r["service"]),
-            service_codes=tuple(x[1] for x in r["service"]),
-            area_ids=tuple(x[0] for x in r["area"]),
-            area_paths=tuple(x[2] for x in r["area"]),
-            area_codes=tuple(x[1] for x in r["area"]),
-            equipment_ids=tuple(x[0] for x in r["equipment"]),
-            equipment_codes=tuple(x[1] for x in r["equipment"]),
-            keywords=tuple(normalise_keywords(incident.keywords)),
-            since=None
-            if incident.kind == Incident.Kind.KNOWN_ISSUE
-            else incident.started_at - settings.INCIDENT_LOOKBACK,
-        )
-        _scope_cache[(incident.pk, incident.updated_at)] = scopes[incident.pk]
+        listed = _read_listed([i.pk for i in missing])
+        for i in missing:
+            scopes[i.pk] = _scope_cache[_cache_key(i)] = Scope(
+                **listed[i.pk],
+                keywords=tuple(normalise_keywords(i.keywords)),
+                since=window_start(kind=i.kind, started_at=i.started_at),
+            )
     return scopes
+
+
+def _read_listed(ids: list[int]) -> dict[int, dict[str, tuple[Listed, ...]]]:
+    """Every dimension's listed values of these incidents, in one query (a UNION ALL)."""
+    parts = [
+        d.through.objects.filter(incident_id__in=ids)
+        .annotate(
+            _incident=F("incident_id"),
+            _field=Value(d.field),
+            _pk=F(f"{d.through_fk}_id"),
+            _code=F(f"{d.through_fk}__code"),
+            _path=F(f"{d.through_fk}__path") if d.tree else Value(""),
+        )
+        .values_list("_incident", "_field", "_pk", "_code", "_path")
+        .order_by()
+        for d in DIMENSIONS
+    ]
+    rows: dict[int, dict[str, list[Listed]]] = {pk: {d.field: [] for d in DIMENSIONS} for pk in ids}
+    for incident_id, field, pk, code, path in parts[0].union(*parts[1:], all=True):
+        rows[incident_id][field].append(Listed(code, pk, path))
+    return {pk: {f: tuple(sorted(values)) for f, values in r.items()} for pk, r in rows.items()}
 
 
 def match_ticket(ticket: Ticket, *, created: bool) -> TicketMatch:

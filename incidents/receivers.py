@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from incidents import matching
-from incidents.models import IncidentTicketLink
+from incidents.models import Incident, IncidentTicketLink
 from incidents.signals import announce_linked
 
 
@@ -15,3 +17,24 @@ def link_changed_ticket(sender, *, ticket, created: bool, actor=None, **kwargs) 
         announce_linked(
             incident=incident, ticket_ids=[ticket.pk], origin=IncidentTicketLink.Origin.AUTO, actor=actor
         )
+
+
+def scope_edited(sender, *, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    """An incident's services, areas or equipment changed, by whatever route (a service, the admin,
+    a shell): bump its ``updated_at``, the version the process-wide scope cache in
+    ``incidents.matching`` is keyed on, so the next ticket matched gets reasons from the new scope."""
+    if not reverse:  # incident.areas.add(...): the incident is the instance
+        if action not in ("post_add", "post_remove", "post_clear"):
+            return
+        ids = [instance.pk]
+    elif action in ("post_add", "post_remove"):  # area.incidents.add(...): pk_set holds incidents
+        ids = list(pk_set or ())
+    elif action == "pre_clear":  # area.incidents.clear(): which incidents is only known before
+        ids = list(instance.incidents.values_list("pk", flat=True))
+    else:
+        return
+    now = timezone.now()
+    if not reverse:
+        instance.updated_at = now
+    if ids:
+        Incident.objects.filter(pk__in=ids).update(updated_at=now)

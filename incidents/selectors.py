@@ -30,13 +30,7 @@ def active_incidents_for_customer(customer: Customer) -> list[Incident]:
     subscriptions = list(customer.subscriptions.filter(active=True).select_related("area"))
     if not subscriptions:
         return []
-    covers_any = reduce(
-        operator.or_,
-        (
-            covering_q(service_id=s.service_id, area=s.area, equipment_id=s.equipment_id)
-            for s in subscriptions
-        ),
-    )
+    covers_any = reduce(operator.or_, (covering_q(s) for s in subscriptions))
     return list(Incident.objects.active().filter(covers_any).order_by("-severity", "-started_at"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
@@ -66,7 +67,8 @@ def test_tickets_opened_during_declarations_are_linked_exactly_once(catalogue, o
         {"keywords": ["blinking"]},
     ]
     openers, declarers = 4, len(scopes)
-    start = threading.Barrier(openers + declarers)
+    # A timeout, so one thread failing before the start breaks the barrier instead of hanging the rest.
+    start = threading.Barrier(openers + declarers, timeout=60)
     errors: list[BaseException] = []
     announced: list[tuple[int, int]] = []  # (incident id, ticket id) per incident_linked ticket
     guard = threading.Lock()
@@ -114,14 +116,23 @@ def test_tickets_opened_during_declarations_are_linked_exactly_once(catalogue, o
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=open_tickets, args=(n,)) for n in range(openers)] + [
-        threading.Thread(target=declare, args=(n,)) for n in range(declarers)
+    threads = [
+        threading.Thread(target=open_tickets, args=(n,), name=f"opener-{n}", daemon=True)
+        for n in range(openers)
+    ] + [
+        threading.Thread(target=declare, args=(n,), name=f"declarer-{n}", daemon=True)
+        for n in range(declarers)
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    incident_linked.disconnect(dispatch_uid="test.race.record")
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 120
+        for t in threads:
+            t.join(max(deadline - time.monotonic(), 0))
+    finally:
+        incident_linked.disconnect(dispatch_uid="test.race.record")
+    # Every thread finished (none hangs on a lock), and none failed.
+    assert [t.name for t in threads if t.is_alive()] == []
     assert not errors, errors
     assert Ticket.objects.count() == 6 + openers * 15
     assert Incident.objects.count() == declarers
