@@ -29,5 +29,7 @@ def test_a_10000_character_comment_does_not_widen_the_ticket_pages(chromium, liv
     ticket_comment(ticket=ticket, actor=agent, body=UNBROKEN, public=True)
     scroll, viewport = page_width(browser, live_server.url, agent, f"/desk/tickets/{ticket.reference}/", 1366)
     assert scroll <= viewport
-    scroll, viewport = page_width(browser, live_server.url, alice.user, f"/my/tickets/{ticket.reference}/", 390)
+    scroll, viewport = page_width(
+        browser, live_server.url, alice.user, f"/my/tickets/{ticket.reference}/", 390
+    )
     assert scroll <= viewport
