@@ -18,7 +18,8 @@ from core import roles
 from tests import factories, processes
 
 ROOT = processes.ROOT
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's; CI installs it (.ci/run)
+# Debian's Chromium, which CI installs (.ci/run); SUPPORTDESK_CHROMIUM points elsewhere.
+CHROMIUM = Path(os.environ.get("SUPPORTDESK_CHROMIUM", "/usr/bin/chromium"))
 REQUIRE_SERVICES = bool(os.environ.get("CI") or os.environ.get("SUPPORTDESK_REQUIRE_SERVICES"))
 
 
