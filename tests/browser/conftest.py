@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from tests.conftest import CHROMIUM
+from tests.factories import login_session
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -38,12 +39,4 @@ def chromium(monkeypatch):
 
 def session_cookie(user, base_url: str) -> dict:
     """A logged-in session made directly in the database, as a Playwright cookie."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return {"name": django_settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": base_url}
+    return {"name": django_settings.SESSION_COOKIE_NAME, "value": login_session(user), "url": base_url}
