@@ -1,4 +1,4 @@
-"""Shared fixtures: named personas, service guards, a live Celery worker.
+"""Shared fixtures: named personas, service guards, a live Celery worker and a daphne server.
 
 Services: tests marked ``postgres``, ``redis`` or ``worker`` need the real thing, and ``browser``
 tests need Chromium (and Playwright). Locally they skip, saying what is missing; in CI (``CI`` or
