@@ -9,10 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, in their own layer: pyproject.toml declares no packages of its own, so
-# `pip install .` installs just the dependencies, and code changes do not reinstall them.
-COPY pyproject.toml ./
-RUN pip install .
+# Dependencies first, in their own layer, from the runtime lock (exact versions, hash-checked;
+# `make lock` writes it from pyproject.toml): code changes do not reinstall them. The project
+# itself needs no install: it runs from /app.
+COPY requirements/prod.lock requirements/
+RUN pip install --require-hashes --no-deps -r requirements/prod.lock
 
 COPY . .
 

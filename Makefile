@@ -1,12 +1,16 @@
 # Supportdesk: `make run` to try it, `make test` to test it. `make help` lists the rest.
 #
-# Everything runs from .venv (created on first use); dependencies are reinstalled only when
-# pyproject.toml changes (the stamp file .venv/.installed remembers the last install).
+# Everything runs from .venv (created on first use), installed from the lock file
+# requirements/dev.lock (exact versions and hashes, generated from pyproject.toml by `make lock`);
+# it is reinstalled only when the lock changes (the stamp file .venv/.installed remembers the last
+# install). The Dockerfile installs requirements/prod.lock, the runtime half.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# One resolution for every platform and Python the project supports (requires-python).
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.10 --generate-hashes
 
 # `make test` runs the suite against real services: these unless DATABASE_URL / REDIS_URL are set.
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/supportdesk)
@@ -15,7 +19,7 @@ TEST_REDIS_URL    ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/1)
 EMBEDDED_MARKERS  ?= core
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate seed test test-services test-embedded lint format clean
+.PHONY: help install lock run serve migrate seed test test-services test-embedded lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -23,12 +27,20 @@ help: ## List the targets
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# The lock pins every package (hash-checked); the project itself adds none (--no-deps).
+$(STAMP): requirements/dev.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
-install: $(STAMP) ## Create .venv and install the project with its dev tools
+install: $(STAMP) ## Create .venv and install the locked dependencies and the project
+
+# After editing the dependencies in pyproject.toml; commit the lock files with the change.
+# Re-locking picks the newest versions pyproject.toml allows.
+lock: $(STAMP) ## Re-resolve pyproject.toml into requirements/dev.lock and requirements/prod.lock
+	$(UV_COMPILE) -o requirements/prod.lock
+	$(UV_COMPILE) --extra dev -o requirements/dev.lock
 
 migrate: $(STAMP) ## Apply migrations to the configured database
 	$(BIN)/python manage.py migrate --noinput

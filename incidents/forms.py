@@ -91,9 +91,6 @@ class DeclareForm(ScopeForm):
     def texts(self, prefix: str) -> dict:
         return {lang: self.cleaned_data.get(f"{prefix}_{lang}", "") for lang, _label in LANGUAGE_LABELS}
 
-    def text_fields(self, prefix: str) -> list:
-        return [self[f"{prefix}_{lang}"] for lang, _label in LANGUAGE_LABELS]
-
 
 class UpdateForm(forms.Form):
     message_sv = forms.CharField(

@@ -1,8 +1,11 @@
-"""State changes of incidents. Views, API classes, webhooks and tasks all go through these.
+"""State changes of incidents and of their ticket links. Views, the API and the demo seeding all go
+through these.
 
-Each runs in one transaction, writes the tickets' timeline entries it implies, and announces what
-happened through ``incidents.signals`` inside that transaction (receivers enqueue on commit).
-Matching semantics and the race-freedom argument are in ``incidents/matching.py``.
+Each runs in one transaction and announces what happened through ``incidents.signals`` inside it
+(receivers write their rows at once and enqueue pushes on commit). Linking or detaching one ticket
+by hand writes that ticket's timeline entry through ``tickets.services.timeline_record``; the
+set-based links of a declaration or scope change write no entries: their link rows are the tickets'
+record. Matching semantics and the race-freedom argument are in ``incidents/matching.py``.
 """
 
 from __future__ import annotations

@@ -65,8 +65,6 @@ def _receipt(user, alert_id: int, state: str) -> bool:
 
 
 class AlertConsumer(AsyncJsonWebsocketConsumer):
-    groups: list[str] = []
-
     async def connect(self) -> None:
         user = self.scope.get("user")
         user_id = await _staff_user_id(user)

@@ -1,17 +1,13 @@
-"""Shared fixtures: named personas, service guards, a live Celery worker.
+"""Shared fixtures: named personas, service guards, a live Celery worker and a daphne server.
 
-Services: tests marked ``postgres``, ``redis`` or ``worker`` need the real thing. Locally they skip
-when it is missing; in CI (``CI`` or ``SUPPORTDESK_REQUIRE_SERVICES`` set) a missing service is an
-error, so a green run always means they ran.
+Services: tests marked ``postgres``, ``redis`` or ``worker`` need the real thing, and ``browser``
+tests need Chromium (and Playwright). Locally they skip, saying what is missing; in CI (``CI`` or
+``SUPPORTDESK_REQUIRE_SERVICES`` set) a missing one is an error, so a green run always means they ran.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,9 +15,11 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 
 from core import roles
-from tests import factories
+from tests import factories, processes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = processes.ROOT
+# Debian's Chromium, which CI installs (.ci/run); SUPPORTDESK_CHROMIUM points elsewhere.
+CHROMIUM = Path(os.environ.get("SUPPORTDESK_CHROMIUM", "/usr/bin/chromium"))
 REQUIRE_SERVICES = bool(os.environ.get("CI") or os.environ.get("SUPPORTDESK_REQUIRE_SERVICES"))
 
 
@@ -36,6 +34,16 @@ def _redis_up() -> bool:
         return False
 
 
+def _browser_missing() -> str:
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (make install)"
+    return ""
+
+
 @pytest.hookimpl(trylast=True)  # after -m / -k have deselected what this run does not need
 def pytest_collection_modifyitems(config, items):
     missing = {}
@@ -43,6 +51,8 @@ def pytest_collection_modifyitems(config, items):
         missing["postgres"] = "DATABASE_URL does not point at PostgreSQL"
     if not _redis_up():
         missing["redis"] = missing["worker"] = "REDIS_URL is unset or Redis does not answer"
+    if why := _browser_missing():
+        missing["browser"] = why
     needed = {m for item in items for m in missing if item.get_closest_marker(m)}
     if needed and REQUIRE_SERVICES:
         raise pytest.UsageError(
@@ -124,68 +134,27 @@ def bob(db):
     return customer
 
 
-# --- a live Celery worker ------------------------------------------------------------------------
+# --- real processes: a Celery worker, daphne (tests/processes.py) -------------------------------
 
 
 @pytest.fixture
 def live_worker(transactional_db, settings):
     """A real ``celery worker`` process on Redis, using the test database. Yields the Popen."""
-    from django.db import connection
-
     from supportdesk.celery import app
 
     if not _redis_up():
         pytest.fail("live_worker needs Redis (REDIS_URL)")
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        if django_settings.USING_POSTGRES
-        else f"sqlite:///{db['NAME']}",
-        "REDIS_URL": django_settings.REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "HEARTBEAT_INTERVAL": "1",
-    }
     app.conf.task_always_eager = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.control.purge()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "supportdesk",
-            "worker",
-            "-l",
-            "WARNING",
-            "-c",
-            "2",
-            "-P",
-            "prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"test-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if app.control.ping(timeout=0.5):
-            break
-        if proc.poll() is not None:
-            pytest.fail(f"celery worker exited with {proc.returncode}")
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("celery worker did not answer a ping within 30 s")
+    proc = processes.start_worker()
     yield proc
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    processes.stop(proc)
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """daphne serving supportdesk.asgi (websockets included) on the test database; yields its base URL."""
+    proc, base_url = processes.start_daphne()
+    yield base_url
+    processes.stop(proc)

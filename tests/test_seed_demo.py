@@ -1,4 +1,4 @@
-"""``manage.py seed_demo`` and the bulk loader behind it (supportdesk/seeding.py)."""
+"""``manage.py seed_demo`` and the bulk loader behind it (supportdesk/seeding/)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import gettext
 import re
 from pathlib import Path
 
+import polib
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -19,78 +20,60 @@ LANGUAGES = ["sv", "fi"]
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w*\}")  # %(name)s, %d, and str.format's {name}
 
 
-def _unquote(line: str) -> str:
-    body = line[line.index('"') + 1 : line.rindex('"')]
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+def catalogue(lang: str) -> polib.POFile:
+    return polib.pofile(str(LOCALE / lang / "LC_MESSAGES" / "django.po"))
 
 
-def parse_po(path: Path) -> list[dict]:
-    """Entries of a .po file as dicts: msgid, msgid_plural (maybe), msgstr / msgstr[N], flags.
-
-    Just enough of the format for makemessages' output; no dependency on polib."""
-    entries, entry, key = [], None, None
-    for raw in path.read_text(encoding="utf-8").splitlines() + [""]:
-        line = raw.strip()
-        if not line:
-            if entry and "msgid" in entry:
-                entries.append(entry)
-            entry, key = None, None
-            continue
-        entry = entry if entry is not None else {"flags": set()}
-        if line.startswith("#,"):
-            entry["flags"].update(f.strip() for f in line[2:].split(","))
-        elif line.startswith("#"):
-            continue
-        elif line.startswith('"'):
-            entry[key] += _unquote(line)
-        else:
-            key = line.split(" ", 1)[0]
-            entry[key] = _unquote(line)
-    return [e for e in entries if e["msgid"]]  # drop the header
+def live_entries(lang: str) -> list[polib.POEntry]:
+    """Every message the code uses (obsolete ones, kept as #~ comments, are not served)."""
+    return [e for e in catalogue(lang) if not e.obsolete]
 
 
-def _translations(entry: dict) -> list[str]:
-    return [value for key, value in entry.items() if key.startswith("msgstr")]
+def translations(entry: polib.POEntry) -> dict[str, str]:
+    """{"msgstr": text} or {"msgstr[0]": singular, "msgstr[1]": plural, ...}."""
+    if entry.msgid_plural:
+        return {f"msgstr[{n}]": text for n, text in sorted(entry.msgstr_plural.items())}
+    return {"msgstr": entry.msgstr}
 
 
 @pytest.mark.core
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_message_is_translated_and_none_is_fuzzy(lang):
-    entries = parse_po(LOCALE / lang / "LC_MESSAGES" / "django.po")
-    assert len(entries) > 300
-    empty = [e["msgid"] for e in entries if any(not s for s in _translations(e))]
-    fuzzy = [e["msgid"] for e in entries if "fuzzy" in e["flags"]]
-    assert not empty, f"{lang}: untranslated {empty}"
-    assert not fuzzy, f"{lang}: still fuzzy {fuzzy}"
+    po = catalogue(lang)
+    assert len(live_entries(lang)) > 300
+    assert po.metadata["Plural-Forms"].startswith("nplurals=2;")
+    # polib counts an entry with any empty plural form as untranslated.
+    assert not [e.msgid for e in po.untranslated_entries()], f"{lang}: untranslated"
+    assert not [e.msgid for e in po.fuzzy_entries()], f"{lang}: still fuzzy"
+    assert po.percent_translated() == 100
 
 
 @pytest.mark.core
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_translations_keep_their_placeholders(lang):
-    for entry in parse_po(LOCALE / lang / "LC_MESSAGES" / "django.po"):
-        for key, text in entry.items():
-            if not key.startswith("msgstr"):
-                continue
-            # Every placeholder of the msgid (msgstr[0]) or its plural (msgstr[1]) must survive.
-            source = entry.get("msgid_plural", entry["msgid"]) if key != "msgstr[0]" else entry["msgid"]
+    for entry in live_entries(lang):
+        for key, text in translations(entry).items():
+            # Every placeholder of the msgid (msgstr, msgstr[0]) or its plural (msgstr[1]) must survive.
+            source = entry.msgid if key in ("msgstr", "msgstr[0]") else entry.msgid_plural
             assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(source)), (
-                f"{lang}: {entry['msgid']!r} -> {text!r}"
+                f"{lang}: {entry.msgid!r} -> {text!r}"
             )
 
 
 @pytest.mark.core
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_committed_mo_says_what_the_po_says(lang):
-    """compilemessages was run after the last edit of the .po."""
-    folder = LOCALE / lang / "LC_MESSAGES"
-    with open(folder / "django.mo", "rb") as handle:
-        catalogue = gettext.GNUTranslations(handle)
-    for entry in parse_po(folder / "django.po"):
-        if "msgid_plural" in entry:
-            assert catalogue.ngettext(entry["msgid"], entry["msgid_plural"], 1) == entry["msgstr[0]"]
-            assert catalogue.ngettext(entry["msgid"], entry["msgid_plural"], 5) == entry["msgstr[1]"]
+    """compilemessages was run after the last edit of the .po: the .mo, read by Python's own gettext
+    as Django reads it, answers every message with the .po's text."""
+    with open(LOCALE / lang / "LC_MESSAGES" / "django.mo", "rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    for entry in live_entries(lang):
+        msgid = f"{entry.msgctxt}\x04{entry.msgid}" if entry.msgctxt else entry.msgid
+        if entry.msgid_plural:
+            assert compiled.ngettext(msgid, entry.msgid_plural, 1) == entry.msgstr_plural[0], entry.msgid
+            assert compiled.ngettext(msgid, entry.msgid_plural, 5) == entry.msgstr_plural[1], entry.msgid
         else:
-            assert catalogue.gettext(entry["msgid"]) == entry["msgstr"], entry["msgid"]
+            assert compiled.gettext(msgid) == entry.msgstr, entry.msgid
 
 
 @pytest.mark.core

@@ -186,8 +186,9 @@ def _set_status(ticket: Ticket, status: str, actor, now) -> None:
 
 @transaction.atomic
 def ticket_set_status(*, ticket: Ticket, status: str, actor) -> Ticket:
-    """Move a ticket to ``status`` with a status entry in its timeline; re-opening or resolving it
-    re-runs incident matching (``ticket_changed``) in the same transaction."""
+    """Move a ticket to ``status`` with a status entry in its timeline (already there: nothing
+    happens, no entry). Sends ``ticket_changed`` in the same transaction, so a re-opened ticket is
+    matched to the active incidents again; a resolved or closed one keeps its links and gains none."""
     if status not in Ticket.Status.values:
         raise DomainError(_("Unknown status."), field="status")
     if status == ticket.status:

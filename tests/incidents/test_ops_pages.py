@@ -47,7 +47,10 @@ def test_the_detail_page_shows_scope_linked_tickets_reasons_and_numbered_steps(
     ticket = ticket_in(service=catalogue.email, subject="Outlook offline")
     body = client_for(tech).get(f"/ops/incidents/{incident.pk}/").content.decode()
     assert ticket.reference in body and "Outlook offline" in body
-    assert "email" in body  # the service reason
+    [row] = [tr for tr in body.split("<tr>") if ticket.reference in tr]
+    why = row.split('<td class="muted">')[1].split("</td>")[0]
+    assert why.startswith("service email; opened in the incident")  # the reasons, in order
+    assert "automatically" in row
     assert "<li>Open webmail</li>" in body
     assert "Detach" in body
 

@@ -1,5 +1,6 @@
-"""Helpers for alert tests: incidents announced through the incidents app's signals, and an inbox
-that listens on the Channels layer the way a browser's consumer would."""
+"""Helpers for alert tests: incidents declared and tickets linked through the real
+``incidents.services`` (so the alerts come from their real signals), and an inbox that listens on the
+Channels layer the way a browser's consumer would."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ import asyncio
 
 import pytest
 from channels.layers import get_channel_layer
-from django.db import transaction
 
-from incidents import signals
 from incidents.models import Incident, IncidentTicketLink
+from incidents.services import incident_declare, incident_link_ticket
 
 SCRIPT = {
     "en": "We know about the outage in your area; it is on our side.",
@@ -19,39 +19,23 @@ SCRIPT = {
 }
 
 
-def _incident_services():
-    try:
-        from incidents import services
-    except ImportError:
-        return None
-    return services if hasattr(services, "incident_declare") else None
-
-
 def declare(*, actor, title: str = "Fibre outage in Stockholm", kind: str = "outage", **fields) -> Incident:
-    """Declare an incident the way incidents.services will: row and signal in one transaction."""
-    with transaction.atomic():
-        incident = Incident.objects.create(
-            title=title,
-            kind=kind,
-            severity=fields.pop("severity", Incident.Severity.CRITICAL),
-            agent_script=fields.pop("agent_script", SCRIPT),
-            public_message=fields.pop("public_message", {"en": "Fibre is down in Stockholm."}),
-            created_by=actor,
-            **fields,
-        )
-        signals.incident_declared.send(sender=Incident, incident=incident, actor=actor, linked_count=0)
-    return incident
+    """Declare through ``incidents.services.incident_declare``; returns the incident.
+
+    Scope dimensions default to empty, and an empty dimension covers everything: such an incident
+    links every open ticket there is. Pass ``services``/``areas``/``equipment`` to narrow it.
+    """
+    fields.setdefault("severity", Incident.Severity.CRITICAL)
+    fields.setdefault("agent_script", SCRIPT)
+    fields.setdefault("public_message", {"en": "Fibre is down in Stockholm."})
+    for dimension in ("services", "areas", "equipment"):
+        fields.setdefault(dimension, [])
+    return incident_declare(title=title, kind=kind, actor=actor, **fields).incident
 
 
-def link(*, incident: Incident, tickets, actor=None, origin: str = "auto") -> None:
-    with transaction.atomic():
-        IncidentTicketLink.objects.bulk_create(
-            [IncidentTicketLink(incident=incident, ticket=t, origin=origin) for t in tickets],
-            ignore_conflicts=True,
-        )
-        signals.incident_linked.send(
-            sender=Incident, incident=incident, ticket_ids=[t.pk for t in tickets], origin=origin, actor=actor
-        )
+def link(*, incident: Incident, ticket, actor) -> IncidentTicketLink:
+    """Link one ticket by hand through ``incidents.services.incident_link_ticket`` (origin "agent")."""
+    return incident_link_ticket(incident=incident, ticket=ticket, actor=actor)
 
 
 class Inbox:
@@ -133,49 +117,3 @@ def collect_in_background(inbox: Inbox):
         return got
 
     return finish
-
-
-def start_worker():
-    """Another real worker on the test database, like the ``live_worker`` fixture's (for restarts)."""
-    import os
-    import subprocess
-    import sys
-    import time
-
-    from django.conf import settings
-    from django.db import connection
-
-    from supportdesk.celery import app
-    from tests.conftest import ROOT
-
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-    }
-    name = f"test-restart-{os.getpid()}-{time.monotonic_ns()}@%h"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", "-l", "WARNING", "-c", "2"]
-        + ["-P", "prefork", "--without-gossip", "--without-mingle", "-n", name],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if app.control.ping(timeout=0.5):
-            return proc
-        if proc.poll() is not None:
-            pytest.fail(f"celery worker exited with {proc.returncode}")
-    pytest.fail("restarted celery worker did not answer a ping within 30 s")
-
-
-def stop_worker(proc, sig=None) -> None:
-    import os
-    import signal
-
-    if proc.poll() is None:
-        os.killpg(proc.pid, sig or signal.SIGTERM)
-        proc.wait(15)

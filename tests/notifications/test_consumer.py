@@ -7,12 +7,12 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.sessions.backends.db import SessionStore
 
 from notifications import services
 from notifications.consumers import CLOSE_FORBIDDEN
 from notifications.models import Alert, AlertReceipt
 from supportdesk.asgi import application
+from tests.factories import login_session
 from tests.notifications.conftest import declare
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,14 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @database_sync_to_async
 def session_cookie_for(user) -> bytes:
     """A real login session, as the browser would carry it."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode()
+    return f"{settings.SESSION_COOKIE_NAME}={login_session(user)}".encode()
 
 
 async def connect(user=None) -> tuple[WebsocketCommunicator, bool, int | None]:

@@ -19,7 +19,8 @@ from notifications import services
 from notifications.models import Alert
 from notifications.tasks import sweep_pending_alerts
 from supportdesk.celery import app
-from tests.notifications.conftest import Inbox, collect_in_background, declare, start_worker, stop_worker
+from tests import processes
+from tests.notifications.conftest import Inbox, collect_in_background, declare
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 
@@ -109,11 +110,11 @@ def test_a_worker_killed_mid_fan_out_loses_nothing(live_worker, ops):
 
     # Kill the worker's whole process group once fan-out has started, before it finishes.
     wait_for(lambda: Alert.objects.filter(pk__in=ids, pushed_at__isnull=False).exists(), every=0.005)
-    stop_worker(live_worker, signal.SIGKILL)
+    processes.stop(live_worker, signal.SIGKILL)
     pushed_at_kill = Alert.objects.filter(pk__in=ids, pushed_at__isnull=False).count()
     assert pushed_at_kill < len(ids), "the worker finished before it was killed: nothing was tested"
 
-    replacement = start_worker()
+    replacement = processes.start_worker("test-restart")
     try:
         backdate_unpushed()
         sweep_pending_alerts.delay()
@@ -121,7 +122,7 @@ def test_a_worker_killed_mid_fan_out_loses_nothing(live_worker, ops):
         time.sleep(1)  # let the last pushes reach the inbox
         events = finish()
     finally:
-        stop_worker(replacement)
+        processes.stop(replacement)
         inbox.close()
 
     received = alert_ids_in(events, token)

@@ -11,7 +11,8 @@ from notifications import services
 from notifications.models import Alert
 from notifications.tasks import fan_out_alert, sweep_pending_alerts
 from tests import factories
-from tests.notifications.conftest import Inbox, declare, link
+from tests.notifications.conftest import Inbox, declare
+from tickets.services import ticket_assign
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +37,9 @@ def test_an_incident_alert_is_pushed_to_all_staff_after_commit(
 
 
 def test_a_ticket_alert_goes_only_to_its_assignee(ops, agent, tech, django_capture_on_commit_callbacks):
-    ticket = factories.open_ticket()
-    from tickets.models import Ticket
-
-    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
-    incident = declare(actor=ops)
+    subscription = factories.SubscriptionFactory()
+    ticket = factories.open_ticket(customer=subscription.customer)
+    ticket_assign(ticket=ticket, assignee=agent, actor=agent)
     staff, annas, tomas = (
         Inbox("alerts.staff"),
         Inbox(f"alerts.user.{agent.pk}"),
@@ -48,12 +47,12 @@ def test_a_ticket_alert_goes_only_to_its_assignee(ops, agent, tech, django_captu
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        link(incident=incident, tickets=[ticket])
+        declare(actor=ops, services=[subscription.service], areas=[subscription.area])
 
     [event] = annas.drain()
     assert event["alert"]["kind"] == "ticket-matched"
     assert event["alert"]["ticket"]["reference"] == ticket.reference
-    assert staff.drain(timeout=0.1) == []
+    assert [e["alert"]["kind"] for e in staff.drain()] == ["incident-declared"]  # not the ticket's
     assert tomas.drain(timeout=0.1) == []
 
 

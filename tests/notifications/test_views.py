@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents.services import incident_resolve
 from notifications import services
 from notifications.models import Alert, AlertReceipt
 from tests import factories
@@ -18,9 +19,9 @@ pytestmark = pytest.mark.django_db
 
 
 def declare_in(area_names, *, actor, **fields):
-    incident = declare(actor=actor, **fields)
-    incident.areas.set([factories.AreaFactory(code=n.lower(), name=n) for n in area_names])
-    return incident
+    return declare(
+        actor=actor, areas=[factories.AreaFactory(code=n.lower(), name=n) for n in area_names], **fields
+    )
 
 
 # --- the banner ----------------------------------------------------------------------------------
@@ -29,9 +30,7 @@ def declare_in(area_names, *, actor, **fields):
 def test_the_banner_shows_each_active_incident_on_one_line(client, agent, ops):
     declare_in(["Solna", "Kista"], actor=ops, eta=timezone.now() + timedelta(hours=1))
     declare(actor=ops, title="Mail is slow", kind="degradation", severity=1)
-    gone = declare(actor=ops, title="Fixed yesterday")
-    gone.status, gone.resolved_at = "resolved", timezone.now()
-    gone.save()
+    incident_resolve(incident=declare(actor=ops, title="Fixed yesterday"), actor=ops)
     client.force_login(agent)
 
     response = client.get(reverse("notifications:banner"))

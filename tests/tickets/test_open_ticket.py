@@ -75,7 +75,7 @@ def test_customer_writes_through_the_web_form_and_sees_the_reference(client, ali
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_the_api_opens_a_ticket_with_natural_keys_and_lists_its_incidents(client, agent):
+def test_the_api_opens_a_ticket_with_natural_keys_and_no_incidents_when_none_covers_it(client, agent):
     sub = factories.SubscriptionFactory()
     factories.ServiceFactory(code="email", name="E-mail")
     client.force_login(agent)
@@ -98,6 +98,75 @@ def test_the_api_opens_a_ticket_with_natural_keys_and_lists_its_incidents(client
     assert body["status"] == "new"
     assert body["service"] == "email" and body["area"] == sub.area.code
     assert body["incidents"] == []
+
+
+def test_a_ticket_opened_under_a_covering_incident_lists_it_in_the_api(client, agent, ops):
+    sub = factories.SubscriptionFactory()
+    elsewhere = factories.AreaFactory(code="se-kiruna", name="Kiruna")
+    outage = factories.declare_incident(
+        actor=ops, title="Fibre down", services=[sub.service], areas=[sub.area]
+    ).incident
+    factories.declare_incident(
+        actor=ops, title="Fibre down in Kiruna", services=[sub.service], areas=[elsewhere]
+    )
+    client.force_login(agent)
+
+    response = client.post(
+        "/api/v1/tickets/",
+        {"customer": sub.customer.number, "subject": "No internet", "description": "Since lunch."},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+    [linked] = response.json()["incidents"]  # the covering one only, matched inline
+    assert {k: linked[k] for k in ("id", "title", "kind", "status", "origin")} == {
+        "id": outage.pk,
+        "title": "Fibre down",
+        "kind": "outage",
+        "status": "investigating",
+        "origin": "auto",
+    }
+    assert linked["score"] > 0 and linked["reasons"]
+    detail = client.get(f"/api/v1/tickets/{response.json()['reference']}/").json()
+    assert detail["incidents"] == response.json()["incidents"]
+
+
+def test_staff_filter_the_ticket_list_by_status_queue_and_incident(client, agent, ops):
+    from incidents.services import incident_detach_ticket
+    from tickets.services import ticket_set_status
+
+    sub = factories.SubscriptionFactory()
+    other = factories.SubscriptionFactory(area=factories.AreaFactory(code="se-kiruna", name="Kiruna"))
+    covered = factories.open_ticket(customer=sub.customer, subject="No internet")
+    bill = factories.open_ticket(customer=other.customer, category="billing", subject="Invoice")
+    done = factories.open_ticket(customer=other.customer, subject="Slow")
+    ticket_set_status(ticket=done, status=Ticket.Status.RESOLVED, actor=agent)
+    outage = factories.declare_incident(actor=ops, services=[sub.service], areas=[sub.area]).incident
+    detached = factories.open_ticket(customer=sub.customer, subject="Router blinks")
+    incident_detach_ticket(incident=outage, ticket=detached, actor=agent, reason="Not this")
+    client.force_login(agent)
+
+    def listed(query: str) -> list[str]:
+        response = client.get(f"/api/v1/tickets/?{query}")
+        assert response.status_code == 200, response.content
+        return [t["reference"] for t in response.json()["results"]]
+
+    assert listed("") == [detached.reference, done.reference, bill.reference, covered.reference]
+    assert listed("status=new") == [detached.reference, bill.reference, covered.reference]
+    assert listed("status=resolved,closed") == [done.reference]
+    assert listed("queue=billing") == [bill.reference]
+    assert listed(f"incident={outage.pk}") == [covered.reference]  # attached links only
+    assert listed(f"status=new&queue=first-line&incident={outage.pk}") == [covered.reference]
+    assert listed(f"status=resolved&incident={outage.pk}") == []
+    [row] = client.get(f"/api/v1/tickets/?incident={outage.pk}").json()["results"]
+    assert [i["id"] for i in row["incidents"]] == [outage.pk]
+
+
+def test_an_incident_filter_that_is_not_an_id_is_a_400(client, agent):
+    client.force_login(agent)
+    response = client.get("/api/v1/tickets/?incident=fibre")
+    assert response.status_code == 400
+    assert "incident" in response.json()["fields"]
 
 
 @pytest.mark.parametrize(

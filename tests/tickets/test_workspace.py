@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests import factories
 from tickets.models import Ticket, TicketEvent
@@ -91,11 +93,54 @@ def test_escalation_needs_a_hand_over_and_moves_the_ticket_to_second_line(client
     assert ticket.reference in page
 
 
+def _escalated(agent, *, hours_to_resolve: float | None = None, resolved_days_ago: float = 0) -> Ticket:
+    """A ticket escalated to second line; resolved ``hours_to_resolve`` after it was opened, if given."""
+    from tickets.services import ticket_escalate, ticket_set_status
+
+    ticket = factories.open_ticket()
+    ticket_escalate(
+        ticket=ticket, actor=agent, summary="Line down", tried="Restarted", customer_impact="Offline"
+    )
+    if hours_to_resolve is not None:
+        ticket_set_status(ticket=ticket, status=Ticket.Status.RESOLVED, actor=agent)
+        resolved = timezone.now() - timedelta(days=resolved_days_ago)
+        Ticket.objects.filter(pk=ticket.pk).update(
+            created_at=resolved - timedelta(hours=hours_to_resolve), resolved_at=resolved
+        )
+    return ticket
+
+
 def test_the_escalation_form_tells_first_line_how_long_second_line_takes(client, agent):
+    from tickets.selectors import second_line_wait
+
+    for _ in range(3):
+        _escalated(agent)  # waiting now
+    for hours in (2, 5.5, 30):
+        _escalated(agent, hours_to_resolve=hours, resolved_days_ago=1)
+    _escalated(agent, hours_to_resolve=400, resolved_days_ago=20)  # too long ago to count
+    resolved_in_first_line = factories.open_ticket()
+    Ticket.objects.filter(pk=resolved_in_first_line.pk).update(
+        status="resolved", created_at=timezone.now() - timedelta(hours=90), resolved_at=timezone.now()
+    )
+
+    assert second_line_wait() == {"open": 3, "median_hours": 5.5, "sample": 3}
+
     ticket = factories.open_ticket()
     client.force_login(agent)
     page = client.get(reverse("tickets:detail", args=[ticket.reference])).content.decode()
-    assert "wait for second line" in page or "waits for second line" in page
+    assert "3 tickets wait for second line." in page
+    assert "Lately they took a median of 5.5 hours to resolve." in page
+
+
+def test_with_nothing_resolved_lately_the_wait_gives_no_median(client, agent):
+    from tickets.selectors import second_line_wait
+
+    _escalated(agent)
+    assert second_line_wait() == {"open": 1, "median_hours": None, "sample": 0}
+    client.force_login(agent)
+    page = client.get(reverse("tickets:detail", args=[factories.open_ticket().reference])).content.decode()
+    assert "1 ticket waits for second line." in page
+    assert "median" not in page
 
 
 def test_claiming_assigns_and_releasing_gives_back(client, tech):

@@ -2,7 +2,7 @@
 
 Idempotent: a second run adds nothing (or tops the generated customers up to N). ``--flush``
 empties the desk's tables first. ``--customers 1000000`` loads a million customers with about as
-many tickets in bulk (COPY on PostgreSQL); see ``supportdesk/seeding.py``.
+many tickets in bulk (COPY on PostgreSQL); see ``supportdesk/seeding/``.
 """
 
 from __future__ import annotations
