@@ -1,0 +1,181 @@
+"""What a customer e-mail says: multipart (text + HTML) from ``templates/emails/``, in the row's
+language, with threading headers on every message and RFC 8058 one-click unsubscribe on proactive ones.
+
+Templates per kind: ``emails/<kind>.subject.txt``, ``emails/<kind>.txt`` (no autoescaping: plain text)
+and ``emails/<kind>.html`` (autoescaped: customer and agent text is escaped like on any page).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils import dateformat, translation
+from django.utils.dateparse import parse_datetime
+
+from incidents.models import Incident
+from notifications.models import Notification
+from tickets.models import TicketEvent
+
+UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+
+# The clock a customer reads an ETA on. Customers have no country; their language is the best proxy
+# we hold (Finnish speakers are in Finland, others mostly in Sweden).
+ZONE_FOR_LANGUAGE = {"fi": "Europe/Helsinki"}
+
+
+@dataclass(frozen=True)
+class Credit:
+    amount: Decimal
+    currency: str
+
+
+def compensation_credits(incident: Incident, customer_ids: list[int]) -> dict[int, Credit]:
+    """The compensation credit each customer gets for ``incident``, for the "it's fixed" mail.
+
+    TODO(lead): wire to the compensation credits of issue 8 (incident resolve) once they exist: one
+    query for the chunk's customers, returning {customer_id: Credit(amount, currency)}. Until then no
+    credit is named; the template says nothing about credits when there is none.
+    """
+    return {}
+
+
+# --- links -------------------------------------------------------------------------------------
+
+
+def unsubscribe_token(customer_id: int) -> str:
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(str(customer_id))
+
+
+def customer_from_token(token: str) -> int | None:
+    try:
+        value = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign(token)
+    except signing.BadSignature:
+        return None
+    return int(value) if value.isdigit() else None
+
+
+def absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def unsubscribe_url(customer_id: int) -> str:
+    return absolute(reverse("notifications:unsubscribe", args=[unsubscribe_token(customer_id)]))
+
+
+# --- time ----------------------------------------------------------------------------------------
+
+
+def local_time(value: datetime | str | None, language: str) -> dict | None:
+    """An ETA as the customer reads it: local time, the zone's abbreviation and its name."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is None:
+        return None
+    zone = ZoneInfo(ZONE_FOR_LANGUAGE.get(language, settings.TIME_ZONE))
+    local = value.astimezone(zone)
+    # dateformat, not the |date filter: the filter would convert back to the site's time zone.
+    text = dateformat.format(local, "j F H:i")
+    return {"at": local, "text": text, "abbreviation": local.tzname(), "zone": zone.key}
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+def _reply_bodies(rows: list[Notification]) -> dict[int, TicketEvent]:
+    ids = [r.context.get("event") for r in rows if r.kind == Notification.Kind.TICKET_REPLY]
+    if not ids:
+        return {}
+    return {e.pk: e for e in TicketEvent.objects.filter(pk__in=ids).select_related("actor")}
+
+
+def _credits(rows: list[Notification]) -> dict[tuple[int, int], Credit]:
+    by_incident: dict[int, list[int]] = {}
+    incidents: dict[int, Incident] = {}
+    for r in rows:
+        if r.kind == Notification.Kind.INCIDENT_RESOLVED and r.incident_id:
+            by_incident.setdefault(r.incident_id, []).append(r.customer_id)
+            incidents[r.incident_id] = r.incident
+    credits = {}
+    for incident_id, customer_ids in by_incident.items():
+        for customer_id, credit in compensation_credits(incidents[incident_id], customer_ids).items():
+            credits[(incident_id, customer_id)] = credit
+    return credits
+
+
+def context_for(row: Notification, *, events: dict, credits: dict) -> dict:
+    """What the templates of ``row.kind`` read. Call with ``row.language`` active."""
+    context = {
+        "customer": row.customer,
+        "site_url": settings.SITE_URL.rstrip("/"),
+        "status_url": absolute(reverse("status")),
+    }
+    if row.ticket_id:
+        context["ticket"] = row.ticket
+    if row.kind == Notification.Kind.TICKET_REPLY:
+        event = events.get(row.context.get("event"))
+        context["reply"] = event.body if event else ""
+        actor = event.actor if event else None
+        context["agent"] = (actor.first_name or actor.get_username()) if actor else ""
+    if row.incident_id:
+        incident = row.incident
+        context.update(
+            incident=incident,
+            public_message=incident.public_message_in(row.language),
+            workaround=[s for s in incident.workaround_in(row.language).splitlines() if s.strip()],
+            eta=local_time(row.context.get("eta"), row.language),
+            credit=credits.get((row.incident_id, row.customer_id)),
+        )
+    if row.kind in Notification.PROACTIVE_KINDS:
+        context["unsubscribe_url"] = unsubscribe_url(row.customer_id)
+    return context
+
+
+def headers_for(row: Notification, context: dict) -> dict:
+    """Message-ID (stored on the row), and In-Reply-To/References naming the thread, on every message;
+    one-click unsubscribe (RFC 8058) on proactive ones."""
+    from notifications.outbox import incident_thread_id, ticket_thread_id
+
+    if row.ticket_id:
+        thread = ticket_thread_id(row.ticket_id)
+    elif row.incident_id:
+        thread = incident_thread_id(row.incident_id, row.customer_id)
+    else:
+        thread = row.message_id
+    headers = {"Message-ID": row.message_id, "In-Reply-To": thread, "References": thread}
+    if "unsubscribe_url" in context:
+        headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if row.kind in Notification.PROACTIVE_KINDS:
+        headers["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies stay away
+    return headers
+
+
+def render_message(row: Notification, *, events: dict, credits: dict) -> EmailMultiAlternatives:
+    with translation.override(row.language):
+        context = context_for(row, events=events, credits=credits)
+        subject = " ".join(get_template(f"emails/{row.kind}.subject.txt").render(context).split())
+        text = get_template(f"emails/{row.kind}.txt").render(context)
+        html = get_template(f"emails/{row.kind}.html").render(context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[row.to_email],
+        headers=headers_for(row, context),
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def render_messages(rows: list[Notification]) -> list[EmailMultiAlternatives]:
+    """One message per row, in order; reads replies and credits once for the whole chunk."""
+    events, credits = _reply_bodies(rows), _credits(rows)
+    return [render_message(row, events=events, credits=credits) for row in rows]
