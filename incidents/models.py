@@ -83,7 +83,9 @@ class Incident(models.Model):
     keywords = models.JSONField(_("keywords"), default=list, blank=True)
     # "Tell customers": e-mail every customer with an affected active subscription (notifications
     # app). ``incident_declare`` defaults it by kind (``notifies_customers_by_default``).
-    notify_customers = models.BooleanField(_("tell affected customers by e-mail"), default=False)
+    notify_customers = models.BooleanField(
+        _("tell affected customers by e-mail"), default=False, db_default=False
+    )
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -19,6 +19,7 @@ from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import dateformat, translation
 from django.utils.dateparse import parse_datetime
+from django.utils.html import escape
 
 from incidents.models import Incident
 from notifications.models import Notification
@@ -66,10 +67,6 @@ def absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def unsubscribe_url(customer_id: int) -> str:
-    return absolute(reverse("notifications:unsubscribe", args=[unsubscribe_token(customer_id)]))
-
-
 # --- time ----------------------------------------------------------------------------------------
 
 
@@ -110,12 +107,43 @@ def _credits(rows: list[Notification]) -> dict[tuple[int, int], Credit]:
     return credits
 
 
-def context_for(row: Notification, *, events: dict, credits: dict) -> dict:
+@dataclass(frozen=True)
+class Links:
+    """URLs reversed once per chunk (``reverse`` costs more than rendering a short template)."""
+
+    status_url: str
+    unsubscribe_pattern: str  # with TOKEN_SLOT where the customer's token goes
+
+    @classmethod
+    def build(cls) -> Links:
+        return cls(
+            status_url=absolute(reverse("status")),
+            unsubscribe_pattern=absolute(reverse("notifications:unsubscribe", args=[TOKEN_SLOT])),
+        )
+
+    def unsubscribe_url(self, customer_id: int) -> str:
+        return self.unsubscribe_pattern.replace(TOKEN_SLOT, unsubscribe_token(customer_id))
+
+
+# Incident notices are the same for every customer of one incident, kind, language (and ETA told)
+# but for the name and the unsubscribe link: rendered once per chunk with these slots, then filled.
+# Letters only, so neither template escaping nor URL quoting changes them.
+NAME_SLOT = "SDslotNAMEq7"
+UNSUBSCRIBE_SLOT = "SDslotUNSUBq7"
+TOKEN_SLOT = "SDslotTOKENq7"
+
+
+@dataclass(frozen=True)
+class _Slot:
+    name: str = NAME_SLOT
+
+
+def context_for(row: Notification, *, events: dict, credits: dict, links: Links, customer=None) -> dict:
     """What the templates of ``row.kind`` read. Call with ``row.language`` active."""
     context = {
-        "customer": row.customer,
+        "customer": customer or row.customer,
         "site_url": settings.SITE_URL.rstrip("/"),
-        "status_url": absolute(reverse("status")),
+        "status_url": links.status_url,
     }
     if row.ticket_id:
         context["ticket"] = row.ticket
@@ -134,11 +162,11 @@ def context_for(row: Notification, *, events: dict, credits: dict) -> dict:
             credit=credits.get((row.incident_id, row.customer_id)),
         )
     if row.kind in Notification.PROACTIVE_KINDS:
-        context["unsubscribe_url"] = unsubscribe_url(row.customer_id)
+        context["unsubscribe_url"] = UNSUBSCRIBE_SLOT if customer else links.unsubscribe_url(row.customer_id)
     return context
 
 
-def headers_for(row: Notification, context: dict) -> dict:
+def headers_for(row: Notification, unsubscribe: str | None) -> dict:
     """Message-ID (stored on the row), and In-Reply-To/References naming the thread, on every message;
     one-click unsubscribe (RFC 8058) on proactive ones."""
     from notifications.outbox import incident_thread_id, ticket_thread_id
@@ -150,32 +178,59 @@ def headers_for(row: Notification, context: dict) -> dict:
     else:
         thread = row.message_id
     headers = {"Message-ID": row.message_id, "In-Reply-To": thread, "References": thread}
-    if "unsubscribe_url" in context:
-        headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+    if unsubscribe:
+        headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if row.kind in Notification.PROACTIVE_KINDS:
         headers["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies stay away
     return headers
 
 
-def render_message(row: Notification, *, events: dict, credits: dict) -> EmailMultiAlternatives:
+def _render(row: Notification, context: dict) -> tuple[str, str, str]:
     with translation.override(row.language):
-        context = context_for(row, events=events, credits=credits)
         subject = " ".join(get_template(f"emails/{row.kind}.subject.txt").render(context).split())
         text = get_template(f"emails/{row.kind}.txt").render(context)
         html = get_template(f"emails/{row.kind}.html").render(context)
+    return subject, text, html
+
+
+def _message(
+    row: Notification, parts: tuple[str, str, str], unsubscribe: str | None
+) -> EmailMultiAlternatives:
+    subject, text, html = parts
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[row.to_email],
-        headers=headers_for(row, context),
+        headers=headers_for(row, unsubscribe),
     )
     message.attach_alternative(html, "text/html")
     return message
 
 
 def render_messages(rows: list[Notification]) -> list[EmailMultiAlternatives]:
-    """One message per row, in order; reads replies and credits once for the whole chunk."""
-    events, credits = _reply_bodies(rows), _credits(rows)
-    return [render_message(row, events=events, credits=credits) for row in rows]
+    """One message per row, in order. Reads replies and credits once for the chunk, and renders an
+    incident notice once per (kind, incident, language, context, credit), filling in name and link."""
+    events, credits, links = _reply_bodies(rows), _credits(rows), Links.build()
+    shared: dict[tuple, tuple[str, str, str]] = {}
+    messages = []
+    for row in rows:
+        if row.kind not in Notification.PROACTIVE_KINDS:
+            context = context_for(row, events=events, credits=credits, links=links)
+            messages.append(_message(row, _render(row, context), None))
+            continue
+        credit = credits.get((row.incident_id, row.customer_id))
+        key = (row.kind, row.incident_id, row.language, repr(sorted(row.context.items())), credit)
+        if key not in shared:
+            context = context_for(row, events=events, credits=credits, links=links, customer=_Slot())
+            shared[key] = _render(row, context)
+        subject, text, html = shared[key]
+        name, url = row.customer.name, links.unsubscribe_url(row.customer_id)
+        parts = (
+            subject.replace(NAME_SLOT, name),
+            text.replace(NAME_SLOT, name).replace(UNSUBSCRIBE_SLOT, url),
+            html.replace(NAME_SLOT, escape(name)).replace(UNSUBSCRIBE_SLOT, escape(url)),
+        )
+        messages.append(_message(row, parts, url))
+    return messages

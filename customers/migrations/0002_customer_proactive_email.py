@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='proactive_email',
-            field=models.BooleanField(default=True, verbose_name='e-mail me about outages and maintenance'),
+            field=models.BooleanField(default=True, db_default=True, verbose_name='e-mail me about outages and maintenance'),
         ),
     ]

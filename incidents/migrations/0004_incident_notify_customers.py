@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='incident',
             name='notify_customers',
-            field=models.BooleanField(default=False, verbose_name='tell affected customers by e-mail'),
+            field=models.BooleanField(default=False, db_default=False, verbose_name='tell affected customers by e-mail'),
         ),
         migrations.RunPython(default_by_kind, migrations.RunPython.noop),
     ]

@@ -250,3 +250,21 @@ def test_customers_cannot_read_the_customers_told_count(client, alice, smtp, out
     client.force_login(alice.user)
     response = client.get(reverse("notifications:incident_customers_told", args=[incident.pk]))
     assert response.status_code == 403
+
+
+def test_writing_the_notices_costs_the_same_queries_for_3_or_30_customers(ops, django_assert_num_queries):
+    from django.test.utils import CaptureQueriesContext
+    from django.db import connection
+
+    service = factories.ServiceFactory(code="broadband")
+    incidents = []
+    for n in (3, 30):
+        area = factories.AreaFactory()
+        for _ in range(n):
+            factories.SubscriptionFactory(service=service, area=area)
+        incidents.append(factories.declare_incident(actor=ops, services=[service], areas=[area]).incident)
+    Notification.objects.all().delete()
+    with CaptureQueriesContext(connection) as few:
+        assert outbox.outbox_incident_notice(incident=incidents[0]) == 3
+    with django_assert_num_queries(len(few.captured_queries)):
+        assert outbox.outbox_incident_notice(incident=incidents[1]) == 30
