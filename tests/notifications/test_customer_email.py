@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.services import incident_post_update, incident_resolve
-from notifications import outbox
+from notifications import outbox, rendering
 from notifications.models import Notification
 from tests import factories
 from tests.notifications.conftest import text_and_html
@@ -36,6 +36,8 @@ def outage(ops, django_capture_on_commit_callbacks):
         ).customer
     customers["en"].name = "Ann <O'Neil> & Co"  # filled into a notice rendered once for many
     customers["en"].save()
+    customers["fi"].name = "Päivi Ääkkönen"
+    customers["fi"].save()
     quiet = factories.SubscriptionFactory(service=service, area=area, customer__email="quiet@example.com")
     quiet.customer.proactive_email = False
     quiet.customer.save()
@@ -122,6 +124,7 @@ def test_an_outage_tells_every_affected_customer_once_in_their_language_and_time
     assert "Fiber nere i <Stockholm>" in sv_text and "Fiber nere i &lt;Stockholm&gt;" in sv_html
     assert "14:30 CET (Europe/Stockholm" in sv_text
     assert "15:30 EET" in fi_text and "Europe/Helsinki" in fi_text
+    assert "Hei Päivi Ääkkönen," in fi_text
     assert "on our side" in en_text and "14:30 CET" in en_text
     assert "1. Use mobile data" in en_text
     # RFC 8058 one-click unsubscribe, threading per customer and incident.
@@ -272,3 +275,15 @@ def test_writing_the_notices_costs_the_same_queries_for_3_or_30_customers(ops, d
         assert outbox.outbox_incident_notice(incident=incidents[0]) == 3
     with django_assert_num_queries(len(few.captured_queries)):
         assert outbox.outbox_incident_notice(incident=incidents[1]) == 30
+
+
+def test_incident_notices_are_flattened_once_and_filled_per_customer(outage, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    outage["declare"]()
+    rows = list(Notification.objects.select_related("customer", "incident").order_by("id"))
+    messages = rendering.render_messages(rows)
+    assert all(isinstance(m, rendering.PreparedEmail) for m in messages)
+    for row, message in zip(rows, messages, strict=True):
+        raw = message.message().as_bytes()
+        assert b"slot" not in raw.lower()
+        assert row.message_id.encode() in raw and row.to_email.encode() in raw
