@@ -13,7 +13,7 @@ import pytest
 from notifications.models import Notification
 from notifications.tasks import deliver_outbox, sweep_outbox
 from tests import factories
-from tests.notifications.conftest import start_worker, stop_worker
+from tests.processes import start_worker, stop
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 
@@ -70,7 +70,7 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_duplicates_at_most_the_mess
     assert Notification.objects.filter(state="pending").exists()
 
     worker_smtp.delay = 0
-    restarted = start_worker()
+    restarted = start_worker("outbox-restart")
     try:
         # What beat would do every 15 s: the sweep hands out rows once the dead worker's lease ends.
         def all_told() -> bool:
@@ -82,7 +82,7 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_duplicates_at_most_the_mess
 
         wait_for(all_told, timeout=60)
     finally:
-        stop_worker(restarted)
+        stop(restarted)
     after = per_recipient(worker_smtp)
     assert set(after) == {f"c{i}@example.com" for i in range(CUSTOMERS)}  # nothing lost
     duplicated = {to: n for to, n in after.items() if n > 1}
