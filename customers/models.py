@@ -146,6 +146,12 @@ class Customer(models.Model):
         choices=ContactChannel.choices,
         default=ContactChannel.EMAIL,
     )
+    # Proactive mail (outage/maintenance notices); off after a one-click unsubscribe (RFC 8058).
+    # Mail about the customer's own tickets is not proactive and is always sent. A database default
+    # too: bulk loaders (supportdesk.seeding's COPY) do not name the column.
+    proactive_email = models.BooleanField(
+        _("e-mail me about outages and maintenance"), default=True, db_default=True
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -103,6 +103,12 @@ class DeclareInputSerializer(ScopeInputSerializer):
     workaround = LocalizedTextField(required=False, allow_null=True)
     eta = serializers.DateTimeField(required=False, allow_null=True)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000, default="")
+    notify_customers = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="E-mail affected customers. Omitted: yes for outages and maintenance, no otherwise.",
+    )
 
 
 class IncidentUpdateOutputSerializer(serializers.ModelSerializer):
@@ -370,6 +376,7 @@ class IncidentCollectionApi(APIView):
             workaround=data.get("workaround"),
             eta=data.get("eta"),
             description=data["description"],
+            notify_customers=data.get("notify_customers"),
             actor=request.user,
             **_scope_kwargs(data),
         )

@@ -63,6 +63,17 @@ class DeclareForm(ScopeForm):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     description = forms.CharField(label=_("Internal description"), required=False, widget=forms.Textarea)
+    notify_customers = forms.NullBooleanField(
+        label=_("Tell affected customers by e-mail"),
+        required=False,
+        widget=forms.Select(
+            choices=[
+                ("unknown", _("By kind: outages and maintenance yes, others no")),
+                ("true", _("Yes")),
+                ("false", _("No")),
+            ]
+        ),
+    )
 
     field_order = [
         "title",
@@ -74,6 +85,7 @@ class DeclareForm(ScopeForm):
         "keywords",
         "started_at",
         "eta",
+        "notify_customers",
     ]
 
     def __init__(self, *args, **kwargs) -> None:

@@ -81,6 +81,11 @@ class Incident(models.Model):
         EquipmentModel, blank=True, related_name="incidents", verbose_name=_("equipment models")
     )
     keywords = models.JSONField(_("keywords"), default=list, blank=True)
+    # "Tell customers": e-mail every customer with an affected active subscription (notifications
+    # app). ``incident_declare`` defaults it by kind (``notifies_customers_by_default``).
+    notify_customers = models.BooleanField(
+        _("tell affected customers by e-mail"), default=False, db_default=False
+    )
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -118,6 +123,11 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @staticmethod
+    def notifies_customers_by_default(kind: str) -> bool:
+        """Outages and planned maintenance are told to customers unless ops say otherwise."""
+        return kind in (IncidentKind.OUTAGE, IncidentKind.MAINTENANCE)
 
     @property
     def is_active(self) -> bool:

@@ -77,6 +77,7 @@ def incident_declare(
     description: str = "",
     source: str = Incident.Source.MANUAL,
     external_key: str | None = None,
+    notify_customers: bool | None = None,
     actor,
 ) -> DeclareResult:
     """Declare an incident and link every open ticket its scope covers, in one transaction.
@@ -87,6 +88,7 @@ def incident_declare(
     opened meanwhile wait for this transaction (the matching lock) rather than miss it. Sends
     ``incident_declared`` and, when tickets were linked, ``incident_linked`` (origin "auto"), inside
     the transaction. A repeated ``external_key`` is refused (``DomainError`` on "external_key").
+    ``notify_customers`` (None: by kind) says whether affected customers are e-mailed.
     """
     title = (title or "").strip()
     if not title:
@@ -114,6 +116,9 @@ def incident_declare(
                 agent_script=clean_texts(agent_script, name="agent_script"),
                 workaround=clean_texts(workaround, name="workaround"),
                 keywords=matching.normalise_keywords(keywords),
+                notify_customers=Incident.notifies_customers_by_default(kind)
+                if notify_customers is None
+                else bool(notify_customers),
                 created_by=actor,
                 created_at=now,
                 updated_at=now,

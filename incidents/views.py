@@ -130,6 +130,7 @@ def incident_declare(request: HttpRequest) -> HttpResponse:
                     started_at=data["started_at"],
                     eta=data["eta"],
                     description=data["description"],
+                    notify_customers=data.get("notify_customers"),
                     actor=request.user,
                 )
             except DomainError as exc:

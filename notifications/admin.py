@@ -21,7 +21,10 @@ class AlertReceiptAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["kind", "to_email", "state", "attempts", "created_at", "sent_at"]
-    list_filter = ["kind", "state", "language"]
+    """Failed e-mails (filter by state) with the server's answer in ``last_error``."""
+
+    list_display = ["kind", "to_email", "state", "attempts", "last_error", "created_at", "sent_at"]
+    list_filter = ["state", "kind", "language"]
     search_fields = ["to_email", "key", "subject"]
     raw_id_fields = ["customer", "ticket", "incident"]
+    readonly_fields = ["key", "message_id", "claimed_until", "next_attempt_at", "attempts", "sent_at"]

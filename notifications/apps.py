@@ -11,9 +11,16 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from incidents import signals
         from notifications import receivers
+        from tickets import signals as ticket_signals
 
         # dispatch_uid: connecting twice (e.g. a re-imported module) must not alert twice.
         signals.incident_declared.connect(receivers.on_incident_declared, dispatch_uid="alerts.declared")
         signals.incident_updated.connect(receivers.on_incident_updated, dispatch_uid="alerts.updated")
         signals.incident_resolved.connect(receivers.on_incident_resolved, dispatch_uid="alerts.resolved")
         signals.incident_linked.connect(receivers.on_incident_linked, dispatch_uid="alerts.linked")
+        ticket_signals.ticket_changed.connect(
+            receivers.on_ticket_changed, dispatch_uid="outbox.ticket_changed"
+        )
+        ticket_signals.ticket_commented.connect(
+            receivers.on_ticket_commented, dispatch_uid="outbox.ticket_commented"
+        )

@@ -81,7 +81,15 @@ class AlertReceipt(models.Model):
 
 
 class Notification(models.Model):
-    """An e-mail to a customer, queued as an outbox row and sent by a worker exactly once per ``key``."""
+    """An e-mail to a customer: an outbox row written in the transaction of the event that causes it,
+    sent by a worker (``notifications.outbox``), at most once per ``key`` apart from the one message in
+    flight when a worker dies.
+
+    ``key`` is ``<kind>.<event>.c<customer>`` (e.g. ``incident-affects-you.i42.c7``); ``message_id`` is
+    derived from it, so a re-sent message carries the same Message-ID and mail clients collapse it.
+    Subject and body are rendered when sent, in ``language``; ``context`` holds what the event adds
+    (the ETA told, the reply's timeline event).
+    """
 
     class Kind(models.TextChoices):
         TICKET_CONFIRMATION = "ticket-confirmation", _("Ticket received")
@@ -90,10 +98,15 @@ class Notification(models.Model):
         INCIDENT_UPDATE = "incident-update", _("Outage update")
         INCIDENT_RESOLVED = "incident-resolved", _("Outage over")
 
+    # Incident notices are proactive: an opted-out customer does not get them, and they carry
+    # one-click unsubscribe headers.
+    PROACTIVE_KINDS = (Kind.INCIDENT_AFFECTS_YOU, Kind.INCIDENT_UPDATE, Kind.INCIDENT_RESOLVED)
+
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Not sent (opted out)")
 
     key = models.CharField(max_length=200, unique=True, help_text="Idempotency key: one e-mail per event.")
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
@@ -101,17 +114,29 @@ class Notification(models.Model):
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
+    # No index of its own: ``notification_incident_idx`` starts with it.
     incident = models.ForeignKey(
-        Incident, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+        Incident,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        db_index=False,
     )
     language = models.CharField(max_length=2, choices=Language.choices)
     to_email = models.EmailField()
-    subject = models.CharField(max_length=250)
-    body = models.TextField()
+    message_id = models.CharField(_("Message-ID"), max_length=250, blank=True, default="")
+    context = models.JSONField(default=dict, blank=True)
+    subject = models.CharField(max_length=250, blank=True, default="")
+    body = models.TextField(blank=True, default="")
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A pending row is sent once this has passed (backoff after a temporary failure) ...
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # ... and no worker holds it: a claim is a lease, so a killed worker's rows come back.
+    claimed_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -119,14 +144,20 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(state__in=["pending", "sent", "failed"]), name="notification_state_valid"
+                condition=models.Q(state__in=["pending", "sent", "failed", "skipped"]),
+                name="notification_state_valid",
             ),
         ]
         indexes = [
-            # Read by the sender and its sweep.
+            # Read by notifications.outbox.claim (the sender) and the sweep: due pending rows in order.
             models.Index(
-                fields=["created_at"], condition=models.Q(state="pending"), name="notification_pending_idx"
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(state="pending"),
+                name="notification_due_idx",
             ),
+            # Per incident: who was told (the incident page's "n of m"), the last ETA told, and the
+            # follow-ups (update, resolved) written from the first notice's rows.
+            models.Index(fields=["incident", "kind", "id"], name="notification_incident_idx"),
         ]
 
     def __str__(self) -> str:

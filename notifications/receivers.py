@@ -1,25 +1,33 @@
-"""Receivers for the incidents app's signals: write alert rows in the sender's transaction.
+"""Receivers for the incidents and tickets apps' signals: write alert rows (agents) and outbox rows
+(customer e-mail) in the sender's transaction.
 
-Connected in ``NotificationsConfig.ready()``. No network I/O here: pushes are enqueued on commit.
+Connected in ``NotificationsConfig.ready()``. No network I/O here: pushes and sends start on commit.
 """
 
 from __future__ import annotations
 
 from incidents.models import Incident, IncidentTicketLink
-from notifications import services
+from notifications import outbox, services
 from notifications.models import Alert
 
 
 def on_incident_declared(sender, *, incident: Incident, **kwargs) -> None:
     services.alert_for_incident(incident=incident, kind=Alert.Kind.INCIDENT_DECLARED)
+    outbox.outbox_incident_notice(incident=incident)
 
 
-def on_incident_updated(sender, *, incident: Incident, update=None, **kwargs) -> None:
+def on_incident_updated(
+    sender, *, incident: Incident, update=None, scope_changed: bool = False, **kwargs
+) -> None:
     services.alert_for_incident(incident=incident, kind=Alert.Kind.INCIDENT_UPDATED, update=update)
+    if scope_changed:  # newly covered customers get the first notice; the others have it
+        outbox.outbox_incident_notice(incident=incident)
+    outbox.outbox_incident_eta_changed(incident=incident)
 
 
 def on_incident_resolved(sender, *, incident: Incident, **kwargs) -> None:
     services.alert_for_incident(incident=incident, kind=Alert.Kind.INCIDENT_RESOLVED)
+    outbox.outbox_incident_resolved(incident=incident)
 
 
 def on_incident_linked(sender, *, incident: Incident, ticket_ids, origin: str, **kwargs) -> None:
@@ -27,3 +35,14 @@ def on_incident_linked(sender, *, incident: Incident, ticket_ids, origin: str, *
     if origin != IncidentTicketLink.Origin.AUTO:
         return
     services.alerts_for_matched_tickets(incident=incident, ticket_ids=ticket_ids)
+
+
+def on_ticket_changed(
+    sender, *, ticket, created: bool, notify_customer: bool | None = None, **kwargs
+) -> None:
+    if created:
+        outbox.outbox_ticket_confirmation(ticket=ticket, notify_customer=notify_customer)
+
+
+def on_ticket_commented(sender, *, ticket, event, **kwargs) -> None:
+    outbox.outbox_ticket_reply(ticket=ticket, event=event)

@@ -1,4 +1,5 @@
-"""Named reads for alerts: the banner's active incidents and an incident's reach."""
+"""Named reads for alerts and e-mail: the banner's active incidents, an incident's reach among staff
+and how many of its affected customers were told."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db.models import Count, Prefetch, Q
 from core.roles import STAFF_ROLES
 from customers.models import Area
 from incidents.models import Incident
-from notifications.models import AlertReceipt
+from notifications.models import AlertReceipt, Notification
 
 
 def banner_incidents() -> list[Incident]:
@@ -66,3 +67,28 @@ def incident_reach(incident: Incident) -> Reach:
         .count()
     )
     return Reach(**counts, staff=staff, acknowledged=list(acknowledged.values()))
+
+
+@dataclass(frozen=True)
+class CustomersTold:
+    """Of the affected customers we e-mail (with an address, not opted out): told, waiting, failed."""
+
+    told: int
+    total: int
+    pending: int
+    failed: int
+    skipped: int
+
+
+def incident_customers_told(incident: Incident) -> CustomersTold:
+    """Counts of the incident's first notice by state. One query (index ``notification_incident_idx``)."""
+    kind = Notification.Kind.INCIDENT_AFFECTS_YOU
+    state = Notification.State
+    counts = Notification.objects.filter(incident=incident, kind=kind).aggregate(
+        total=Count("id"),
+        told=Count("id", filter=Q(state=state.SENT)),
+        pending=Count("id", filter=Q(state=state.PENDING)),
+        failed=Count("id", filter=Q(state=state.FAILED)),
+        skipped=Count("id", filter=Q(state=state.SKIPPED)),
+    )
+    return CustomersTold(**counts)

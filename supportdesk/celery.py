@@ -21,4 +21,6 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         "heartbeat": {"task": "supportdesk.tasks.heartbeat", "schedule": settings.HEARTBEAT_INTERVAL},
         "sla-breaches": {"task": "tickets.tasks.mark_sla_breaches", "schedule": 60.0},
         "alerts-sweep": {"task": "notifications.tasks.sweep_pending_alerts", "schedule": 20.0},
+        # Retries with backoff and the rows of killed workers: due rows in the outbox get a sender.
+        "outbox-sweep": {"task": "notifications.tasks.sweep_outbox", "schedule": 15.0},
     }

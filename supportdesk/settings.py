@@ -224,6 +224,28 @@ EMAIL_BACKEND = env.str(
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Supportdesk <support@supportdesk.example>")
+# A stuck SMTP server must not hold a sending worker (and its claimed rows) for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# Where links in e-mails point (unsubscribe, status page): mail has no request to take a host from.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+
+# --- Customer e-mail outbox (read by notifications.outbox; see its docstring) --------------------
+# Messages per second across all workers (0: as fast as the SMTP server accepts). Your relay's or
+# provider's limit: exceeding it gets 4xx replies, which are retried, but slowly.
+NOTIFICATION_SEND_RATE = env.int("NOTIFICATION_SEND_RATE", default=0)
+# Rows a worker claims and sends over one SMTP connection.
+NOTIFICATION_CHUNK_SIZE = env.int("NOTIFICATION_CHUNK_SIZE", default=200)
+# Delivery tasks started for a large batch of new rows (match the workers you run).
+NOTIFICATION_PARALLEL = env.int("NOTIFICATION_PARALLEL", default=2)
+# A claim is a lease: rows of a worker that died are sent again after this many seconds.
+NOTIFICATION_CLAIM_SECONDS = env.int("NOTIFICATION_CLAIM_SECONDS", default=120)
+# Backoff after a temporary failure: base × 2^(attempt-1) seconds, capped at an hour; then failed.
+NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=10)
+# The right-hand side of our Message-IDs (threading: customers' answers refer to them).
+NOTIFICATION_MESSAGE_ID_DOMAIN = env.str(
+    "NOTIFICATION_MESSAGE_ID_DOMAIN", default=DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ")
+)
 
 # --- Security ----------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ PUBLIC_VIEWS = {
     "api-docs",
     "api-token",
     "api-status",
+    "unsubscribe",  # RFC 8058 one-click: the signed token in the URL is the authorisation
 }
 
 

@@ -92,6 +92,8 @@ class TicketOpenInSerializer(serializers.Serializer):
         slug_field="code", queryset=EquipmentModel.objects.all(), required=False
     )
     subscription = serializers.PrimaryKeyRelatedField(queryset=Subscription.objects.all(), required=False)
+    # Omitted: a confirmation e-mail for tickets the customer wrote (web, API, e-mail), none for phone/chat.
+    notify_customer = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
 class TicketListOpenApi(ListAPIView):

@@ -54,6 +54,10 @@ class StaffTicketForm(forms.Form):
     )
     subject = forms.CharField(max_length=200, label=_("Subject"))
     description = forms.CharField(widget=forms.Textarea, max_length=20000, label=_("Description"))
+    # Callers on the phone already know they were heard; a confirmation only when they ask for one.
+    notify_customer = forms.BooleanField(
+        required=False, initial=False, label=_("E-mail the customer a confirmation with the reference")
+    )
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,7 +16,7 @@ from core.roles import is_staff_member
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
 from tickets import lexicon, sla
 from tickets.models import Ticket, TicketEvent
-from tickets.signals import ticket_changed
+from tickets.signals import ticket_changed, ticket_commented
 
 
 def timeline_record(
@@ -80,11 +80,14 @@ def ticket_open(
     area: Area | None = None,
     equipment: EquipmentModel | None = None,
     priority: int = Ticket.Priority.NORMAL,
+    notify_customer: bool | None = None,
 ) -> Ticket:
     """Open a ticket, routed to its category's queue, with its SLA and an "opened" timeline entry.
 
     Matching against active incidents happens in the same transaction (``ticket_changed``), so the
-    ticket returned is already linked to every incident that explains it.
+    ticket returned is already linked to every incident that explains it. ``notify_customer``: send
+    the customer a confirmation e-mail (None: for tickets the customer wrote — web, API, e-mail —
+    but not for those an agent opened on the phone or in chat).
     """
     if subscription is not None and subscription.customer_id != customer.pk:
         raise DomainError(_("That subscription belongs to another customer."), field="subscription")
@@ -138,14 +141,17 @@ def ticket_open(
         body=description,
         data={"channel": channel, "service_source": scope["service_source"]},
     )
-    ticket_changed.send(sender=Ticket, ticket=ticket, created=True, actor=actor)
+    ticket_changed.send(
+        sender=Ticket, ticket=ticket, created=True, actor=actor, notify_customer=notify_customer
+    )
     return ticket
 
 
 @transaction.atomic
 def ticket_comment(*, ticket: Ticket, actor, body: str, public: bool) -> TicketEvent:
     """Add a reply (public) or an internal note. A staff reply to a new ticket opens it; a customer's
-    message to a ticket waiting for them puts it back in the queue."""
+    message to a ticket waiting for them puts it back in the queue. Sends ``ticket_commented`` (a
+    public staff reply is e-mailed to the customer by the notifications app)."""
     body = body.strip()
     if not body:
         raise DomainError(_("Write something first."), field="body")
@@ -165,6 +171,7 @@ def ticket_comment(*, ticket: Ticket, actor, body: str, public: bool) -> TicketE
         _set_status(ticket, new_status, actor, now)
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     ticket.updated_at = now
+    ticket_commented.send(sender=Ticket, ticket=ticket, event=event, actor=actor)
     return event
 
 

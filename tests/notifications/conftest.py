@@ -5,6 +5,7 @@ Channels layer the way a browser's consumer would."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from channels.layers import get_channel_layer
@@ -117,3 +118,85 @@ def collect_in_background(inbox: Inbox):
         return got
 
     return finish
+
+
+# --- a real SMTP server ----------------------------------------------------------------------------
+
+
+class SmtpSink:
+    """A local SMTP server (aiosmtpd) that keeps what it accepted. Recipients starting ``bounce``
+    are refused for good (550), ``later`` temporarily (451); ``delay`` seconds per message."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        from aiosmtpd.controller import Controller
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.messages: list = []
+        self.lock = threading.Lock()
+        self.delay = 0.0
+        sink = self
+
+        class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                if address.startswith("bounce"):
+                    return "550 5.1.1 No such user"
+                if address.startswith("later"):
+                    return "451 4.3.0 Try again later"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server, session, envelope):
+                import email
+                from email import policy
+
+                if sink.delay:
+                    await asyncio.sleep(sink.delay)
+                msg = email.message_from_bytes(envelope.content, policy=policy.default)
+                with sink.lock:
+                    sink.messages.append(msg)
+                return "250 OK"
+
+        self.make = lambda: Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller = None
+
+    def start(self) -> None:
+        # A stopped controller cannot start again: a fresh one on the same port.
+        self.controller = self.make()
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def to(self, address: str) -> list:
+        with self.lock:
+            return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def smtp(settings):
+    """A running SMTP sink, and Django's SMTP backend pointed at it."""
+    import logging
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command
+    sink = SmtpSink()
+    sink.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_TIMEOUT = 5
+    settings.SITE_URL = "https://desk.example"
+    yield sink
+    with contextlib.suppress(Exception):
+        sink.stop()
+
+
+def text_and_html(message) -> tuple[str, str]:
+    return (
+        message.get_body(preferencelist=("plain",)).get_content(),
+        message.get_body(preferencelist=("html",)).get_content(),
+    )
