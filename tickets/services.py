@@ -7,11 +7,16 @@ transaction, so an incident link commits with the ticket).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from core.i18n import text_in
+from core.languages import LANGUAGE_CODES
 from core.roles import is_staff_member
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
 from tickets import lexicon, sla
@@ -40,6 +45,100 @@ def timeline_record(
         data=data or {},
         created_at=at or timezone.now(),
     )
+
+
+def timeline_record_bulk(events: Iterable[TicketEvent]) -> list[TicketEvent]:
+    """Write many timeline entries in one INSERT: the set-based sibling of ``timeline_record``, for
+    services that change thousands of tickets at once (an incident's update or resolution)."""
+    return TicketEvent.objects.bulk_create(list(events), batch_size=5000)
+
+
+def tickets_reply_bulk(
+    *,
+    tickets: QuerySet[Ticket],
+    texts_by_language: dict[str, str],
+    actor=None,
+    at=None,
+    data: dict | None = None,
+) -> list[int]:
+    """A public reply on every ticket of ``tickets``, each in its customer's language (``text_in``:
+    that language, else English, else any). One query reads the tickets' languages, one INSERT writes
+    the replies; no per-ticket saves and no status change (a broadcast is not an agent taking the
+    ticket). Returns the ids of the tickets replied to. Run it inside the caller's transaction."""
+    at = at or timezone.now()
+    texts = {lang: text_in(texts_by_language, lang) for lang in LANGUAGE_CODES}
+    fallback = text_in(texts_by_language, "en")
+    rows = list(tickets.order_by().values_list("pk", "customer__language"))
+    if not rows:
+        return []
+    if not fallback:
+        raise DomainError(_("Write a message in at least one language."), field="message")
+    timeline_record_bulk(
+        TicketEvent(
+            ticket_id=pk,
+            kind=TicketEvent.Kind.REPLY,
+            actor=actor,
+            public=True,
+            body=texts.get(language) or fallback,
+            data=dict(data or {}, language=language if language in texts else "en"),
+            created_at=at,
+        )
+        for pk, language in rows
+    )
+    ids = [pk for pk, _language in rows]
+    Ticket.objects.filter(pk__in=ids).update(updated_at=at)
+    return ids
+
+
+def tickets_resolve_bulk(
+    *, ticket_ids: Iterable[int], actor=None, at=None, data: dict | None = None
+) -> list[int]:
+    """Resolve the open tickets among ``ticket_ids``: one UPDATE, and one INSERT of their status
+    entries (``data`` joined to each, e.g. the incident that resolved them). Tickets that are no longer
+    open are left alone. Returns the ids resolved. The caller holds the tickets' row locks (or accepts
+    that a ticket changed meanwhile keeps its newer status: the UPDATE re-checks it is open)."""
+    at = at or timezone.now()
+    before = dict(Ticket.objects.open().filter(pk__in=list(ticket_ids)).values_list("pk", "status"))
+    if not before:
+        return []
+    Ticket.objects.open().filter(pk__in=list(before)).update(
+        status=Ticket.Status.RESOLVED, resolved_at=at, updated_at=at, needs_attention=False
+    )
+    timeline_record_bulk(
+        TicketEvent(
+            ticket_id=pk,
+            kind=TicketEvent.Kind.STATUS,
+            actor=actor,
+            public=True,
+            data=dict(data or {}, **{"from": old, "to": Ticket.Status.RESOLVED}),
+            created_at=at,
+        )
+        for pk, old in before.items()
+    )
+    return list(before)
+
+
+def tickets_flag_for_attention(*, ticket_ids: Iterable[int], at=None) -> int:
+    """Mark tickets for their agent's attention (one UPDATE); returns how many."""
+    return Ticket.objects.filter(pk__in=list(ticket_ids)).update(
+        needs_attention=True, updated_at=at or timezone.now()
+    )
+
+
+@transaction.atomic
+def ticket_set_keep_open(*, ticket: Ticket, keep_open: bool, actor) -> Ticket:
+    """Say whether an incident's resolution may resolve this ticket (``keep_open``: it may not; the
+    customer still gets the resolution reply). An internal note records who decided."""
+    if ticket.keep_open == keep_open:
+        return ticket
+    now = timezone.now()
+    ticket.keep_open = keep_open
+    ticket.updated_at = now
+    ticket.save(update_fields=["keep_open", "updated_at"])
+    timeline_record(
+        ticket=ticket, kind=TicketEvent.Kind.NOTE, actor=actor, at=now, data={"keep_open": keep_open}
+    )
+    return ticket
 
 
 def _effective_scope(
@@ -169,7 +268,10 @@ def ticket_comment(*, ticket: Ticket, actor, body: str, public: bool) -> TicketE
         new_status = Ticket.Status.OPEN
     if new_status:
         _set_status(ticket, new_status, actor, now)
-    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    touched = {"updated_at": now}
+    if by_staff and public:
+        touched["needs_attention"] = ticket.needs_attention = False  # the agent has answered
+    Ticket.objects.filter(pk=ticket.pk).update(**touched)
     ticket.updated_at = now
     ticket_commented.send(sender=Ticket, ticket=ticket, event=event, actor=actor)
     return event
@@ -200,6 +302,9 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor) -> Ticket:
         raise DomainError(_("Unknown status."), field="status")
     if status == ticket.status:
         return ticket
+    if ticket.needs_attention:  # a person has decided what happens to it
+        ticket.needs_attention = False
+        Ticket.objects.filter(pk=ticket.pk).update(needs_attention=False)
     _set_status(ticket, status, actor, timezone.now())
     ticket_changed.send(sender=Ticket, ticket=ticket, created=False, actor=actor)
     return ticket
