@@ -20,7 +20,11 @@ from tickets.services import ticket_assign, ticket_comment, ticket_set_keep_open
 
 pytestmark = pytest.mark.postgres
 
-MESSAGE = {"sv": "Felet är åtgärdat. Förlåt!", "fi": "Vika on korjattu. Pahoittelemme!", "en": "Fixed. Sorry!"}
+MESSAGE = {
+    "sv": "Felet är åtgärdat. Förlåt!",
+    "fi": "Vika on korjattu. Pahoittelemme!",
+    "en": "Fixed. Sorry!",
+}
 
 
 def resolution_replies(ticket: Ticket) -> list[TicketEvent]:
@@ -58,7 +62,9 @@ def test_each_linked_open_ticket_gets_the_message_in_its_customers_language_and_
         assert status.data["to"] == "resolved" and status.data["incident_title"] == incident.title
         assert status.public
         assert reply.pk < status.pk  # the customer reads the reply, then the resolution
-    assert IncidentTicketLink.objects.filter(incident=incident, resolution_replied_at__isnull=True).count() == 0
+    assert (
+        IncidentTicketLink.objects.filter(incident=incident, resolution_replied_at__isnull=True).count() == 0
+    )
 
 
 def test_without_a_closing_message_the_customer_gets_our_apology_in_their_language(
