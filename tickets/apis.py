@@ -59,6 +59,8 @@ class TicketOutSerializer(serializers.ModelSerializer):
             "updated_at",
             "sla_due_at",
             "resolved_at",
+            "keep_open",
+            "needs_attention",
         ]
 
     def get_fields(self):
@@ -158,11 +160,16 @@ class TicketPatchInSerializer(serializers.Serializer):
     equipment = serializers.SlugRelatedField(
         slug_field="code", queryset=EquipmentModel.objects.all(), required=False
     )
+    keep_open = serializers.BooleanField(
+        required=False,
+        help_text="True: when a linked incident is resolved, the customer gets the resolution reply "
+        "but the ticket stays open (flagged needs_attention).",
+    )
 
 
 class TicketDetailApi(APIView):
     """GET: the ticket (customers: their own only; others' are 404). PATCH (staff): status,
-    assignee, service/area/equipment — each through its own service."""
+    assignee, service/area/equipment, keep_open — each through its own service."""
 
     permission_classes = [HasRole.of(*STAFF_ROLES, CUSTOMER)]
 
@@ -188,6 +195,10 @@ class TicketDetailApi(APIView):
             scope = {k: changes[k] for k in ("service", "area", "equipment") if k in changes}
             if scope:
                 services.ticket_change_scope(ticket=ticket, actor=request.user, **scope)
+            if "keep_open" in changes:
+                services.ticket_set_keep_open(
+                    ticket=ticket, keep_open=changes["keep_open"], actor=request.user
+                )
         return Response(ticket_out(ticket))
 
 
