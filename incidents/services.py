@@ -498,9 +498,10 @@ def _close_chunk(incident: Incident, *, texts: dict[str, str], limit: int) -> Lo
         kind=TicketEvent.Kind.CUSTOMER_MESSAGE,
         created_at__gt=OuterRef("created_at"),
     )
+    # Lock the links (SKIP LOCKED: a concurrent run takes the next ones instead of waiting); the
+    # ticket rows are locked by the UPDATEs below.
     links = list(
-        IncidentTicketLink.objects.select_for_update(skip_locked=True, of=("self", "ticket"))
-        .select_related("ticket")
+        IncidentTicketLink.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(
             incident=incident,
             detached_at__isnull=True,
@@ -508,25 +509,26 @@ def _close_chunk(incident: Incident, *, texts: dict[str, str], limit: int) -> Lo
             ticket__status__in=Ticket.OPEN_STATUSES,
         )
         .annotate(customer_wrote=Exists(customer_wrote_since_link))
-        .only("pk", "ticket_id", "created_at", "ticket__id", "ticket__keep_open", "ticket__status")
-        .order_by("pk")[:limit]
+        .order_by("pk")
+        .values_list("pk", "ticket_id", "ticket__keep_open", "customer_wrote")[:limit]
     )
     if not links:
         return None
     now = timezone.now()
     claimed = IncidentTicketLink.objects.filter(
-        pk__in=[link.pk for link in links], resolution_replied_at__isnull=True
+        pk__in=[pk for pk, *_rest in links], resolution_replied_at__isnull=True
     ).update(resolution_replied_at=now)
     if claimed != len(links):  # cannot happen while we hold their locks; refuse rather than double-reply
         raise RuntimeError(f"claimed {claimed} of {len(links)} locked links of incident {incident.pk}")
-    ticket_ids = [link.ticket_id for link in links]
-    keep = [link.ticket_id for link in links if link.ticket.keep_open or link.customer_wrote]
+    ticket_ids = [ticket_id for _pk, ticket_id, *_rest in links]
+    keep = [ticket_id for _pk, ticket_id, keep_open, wrote in links if keep_open or wrote]
     kept = set(keep)
     tickets_reply_bulk(
         tickets=Ticket.objects.filter(pk__in=ticket_ids),
         texts_by_language=texts,
         at=now,
         data={"incident": incident.pk, "resolution": True},
+        touch=False,  # the resolve and the flag below update every one of them
     )
     resolved = tickets_resolve_bulk(
         ticket_ids=[pk for pk in ticket_ids if pk not in kept],

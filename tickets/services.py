@@ -7,9 +7,10 @@ transaction, so an incident link commits with the ticket).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -60,19 +61,59 @@ def tickets_reply_bulk(
     actor=None,
     at=None,
     data: dict | None = None,
+    touch: bool = True,
 ) -> list[int]:
     """A public reply on every ticket of ``tickets``, each in its customer's language (``text_in``:
-    that language, else English, else any). One query reads the tickets' languages, one INSERT writes
-    the replies; no per-ticket saves and no status change (a broadcast is not an agent taking the
-    ticket). Returns the ids of the tickets replied to. Run it inside the caller's transaction."""
+    that language, else English, else any); ``data`` plus the language chosen goes in each entry.
+    Set-based: on PostgreSQL one INSERT…SELECT (elsewhere one read and one bulk INSERT), whatever the
+    number of tickets; no status change (a broadcast is not an agent taking the ticket). ``touch``
+    bumps the tickets' ``updated_at`` (skip it when the caller updates them anyway). Returns the ids
+    of the tickets replied to. Runs inside the caller's transaction."""
     at = at or timezone.now()
     texts = {lang: text_in(texts_by_language, lang) for lang in LANGUAGE_CODES}
-    fallback = text_in(texts_by_language, "en")
-    rows = list(tickets.order_by().values_list("pk", "customer__language"))
-    if not rows:
-        return []
-    if not fallback:
+    if not any(texts.values()):
         raise DomainError(_("Write a message in at least one language."), field="message")
+    writer = _replies_sql if connection.vendor == "postgresql" else _replies_orm
+    ids = writer(tickets=tickets, texts=texts, actor=actor, at=at, data=dict(data or {}))
+    if ids and touch:
+        Ticket.objects.filter(pk__in=ids).update(updated_at=at)
+    return ids
+
+
+def _replies_sql(*, tickets: QuerySet[Ticket], texts: dict, actor, at, data: dict) -> list[int]:
+    # Python never sees the rows: 10,000 replies cost one statement, not 10,000 model instances.
+    which, which_params = _ticket_ids_subquery(tickets)
+    cases = " ".join("WHEN %s THEN %s" for _lang in texts)
+    case_params = [v for lang, text in texts.items() for v in (lang, text)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {TicketEvent._meta.db_table} (ticket_id, kind, actor_id, public, body, data, created_at)
+            SELECT t.id, %s, %s, true, CASE c.language {cases} ELSE %s END,
+                   %s::jsonb || jsonb_build_object('language', CASE WHEN c.language IN %s THEN c.language
+                                                                    ELSE 'en' END),
+                   %s
+            FROM {Ticket._meta.db_table} t JOIN {Customer._meta.db_table} c ON c.id = t.customer_id
+            WHERE t.id IN ({which})
+            RETURNING ticket_id
+            """,
+            [
+                TicketEvent.Kind.REPLY,
+                actor.pk if actor is not None else None,
+                *case_params,
+                texts.get("en") or next(t for t in texts.values() if t),
+                json.dumps(data),
+                tuple(texts),
+                at,
+                *which_params,
+            ],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _replies_orm(*, tickets: QuerySet[Ticket], texts: dict, actor, at, data: dict) -> list[int]:
+    rows = list(tickets.order_by().values_list("pk", "customer__language"))
+    fallback = texts.get("en") or next(t for t in texts.values() if t)
     timeline_record_bulk(
         TicketEvent(
             ticket_id=pk,
@@ -80,25 +121,71 @@ def tickets_reply_bulk(
             actor=actor,
             public=True,
             body=texts.get(language) or fallback,
-            data=dict(data or {}, language=language if language in texts else "en"),
+            data=dict(data, language=language if language in texts else "en"),
             created_at=at,
         )
         for pk, language in rows
     )
-    ids = [pk for pk, _language in rows]
-    Ticket.objects.filter(pk__in=ids).update(updated_at=at)
-    return ids
+    return [pk for pk, _language in rows]
+
+
+def _ticket_ids_subquery(tickets: QuerySet[Ticket]) -> tuple[str, tuple]:
+    sql, params = tickets.order_by().values("pk").query.sql_with_params()
+    return sql, tuple(params)
 
 
 def tickets_resolve_bulk(
     *, ticket_ids: Iterable[int], actor=None, at=None, data: dict | None = None
 ) -> list[int]:
-    """Resolve the open tickets among ``ticket_ids``: one UPDATE, and one INSERT of their status
-    entries (``data`` joined to each, e.g. the incident that resolved them). Tickets that are no longer
-    open are left alone. Returns the ids resolved. The caller holds the tickets' row locks (or accepts
-    that a ticket changed meanwhile keeps its newer status: the UPDATE re-checks it is open)."""
+    """Resolve the open tickets among ``ticket_ids``, each with a status entry (``data`` joined to it,
+    e.g. the incident that resolved them); tickets no longer open are left alone. Set-based: on
+    PostgreSQL one statement (UPDATE … RETURNING feeding the INSERT of the entries), elsewhere a read,
+    an UPDATE and a bulk INSERT. Returns the ids resolved. Runs inside the caller's transaction."""
     at = at or timezone.now()
-    before = dict(Ticket.objects.open().filter(pk__in=list(ticket_ids)).values_list("pk", "status"))
+    ticket_ids = list(ticket_ids)
+    if not ticket_ids:
+        return []
+    writer = _resolve_sql if connection.vendor == "postgresql" else _resolve_orm
+    return writer(ticket_ids=ticket_ids, actor=actor, at=at, data=dict(data or {}))
+
+
+def _resolve_sql(*, ticket_ids: list[int], actor, at, data: dict) -> list[int]:
+    table = Ticket._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH before AS (
+                SELECT id, status FROM {table}
+                WHERE id = ANY(%s) AND status IN %s
+                FOR NO KEY UPDATE
+            ), resolved AS (
+                UPDATE {table} t SET status = %s, resolved_at = %s, updated_at = %s, needs_attention = false
+                FROM before WHERE t.id = before.id
+                RETURNING t.id, before.status AS was
+            )
+            INSERT INTO {TicketEvent._meta.db_table} (ticket_id, kind, actor_id, public, body, data, created_at)
+            SELECT id, %s, %s, true, '', %s::jsonb || jsonb_build_object('from', was, 'to', %s), %s
+            FROM resolved
+            RETURNING ticket_id
+            """,
+            [
+                ticket_ids,
+                tuple(Ticket.OPEN_STATUSES),
+                Ticket.Status.RESOLVED,
+                at,
+                at,
+                TicketEvent.Kind.STATUS,
+                actor.pk if actor is not None else None,
+                json.dumps(data),
+                Ticket.Status.RESOLVED,
+                at,
+            ],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _resolve_orm(*, ticket_ids: list[int], actor, at, data: dict) -> list[int]:
+    before = dict(Ticket.objects.open().filter(pk__in=ticket_ids).values_list("pk", "status"))
     if not before:
         return []
     Ticket.objects.open().filter(pk__in=list(before)).update(
@@ -110,7 +197,7 @@ def tickets_resolve_bulk(
             kind=TicketEvent.Kind.STATUS,
             actor=actor,
             public=True,
-            data=dict(data or {}, **{"from": old, "to": Ticket.Status.RESOLVED}),
+            data=dict(data, **{"from": old, "to": Ticket.Status.RESOLVED}),
             created_at=at,
         )
         for pk, old in before.items()
