@@ -47,6 +47,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=3, help="incidents resolved (each with its own tickets)")
     p.add_argument("--loop-sample", type=int, default=500, help="tickets the naive loop handles")
     p.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    p.add_argument(
+        "--without-event-fk",
+        action="store_true",
+        help="experiment: drop the timeline's FK constraint to tickets (checked per row at commit)",
+    )
     return p.parse_args()
 
 
@@ -247,6 +252,23 @@ def bench_loop(args, data: dict, set_based_s: float) -> None:
     )
 
 
+def drop_event_fk() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT conname FROM pg_constraint
+            WHERE conrelid = 'tickets_ticketevent'::regclass AND contype = 'f'
+              AND conkey = ARRAY[(SELECT attnum FROM pg_attribute
+                                  WHERE attrelid = 'tickets_ticketevent'::regclass AND attname = 'ticket_id')]
+            """
+        )
+        for (name,) in cur.fetchall():
+            cur.execute(f'ALTER TABLE tickets_ticketevent DROP CONSTRAINT "{name}"')
+            print(f"experiment: dropped {name}")
+
+
 def main() -> None:
     args = parse_args()
     url = os.environ.get("DATABASE_URL", "")
@@ -269,6 +291,8 @@ def main() -> None:
         t0 = time.perf_counter()
         call_command("migrate", verbosity=0)
         print(f"bench database {BENCH_DB} migrated in {time.perf_counter() - t0:.1f} s")
+        if args.without_event_fk:
+            drop_event_fk()
         data = load(args)
         set_based_s = bench_resolve(args, data)
         bench_loop(args, data, set_based_s)

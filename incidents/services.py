@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -484,12 +484,22 @@ def incident_close_linked_tickets(*, incident_id: int, chunk: int = RESOLUTION_C
     replied = resolved = kept = 0
     while True:
         with transaction.atomic():
+            _commit_without_waiting_for_disk()
             done = _close_chunk(incident, texts=texts, limit=chunk)
         if done is None:
             return LoopClosed(replied=replied, resolved=resolved, kept_open=kept)
         replied += done.replied
         resolved += done.resolved
         kept += done.kept_open
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """PostgreSQL: this transaction's COMMIT returns before its WAL reaches the disk (a third of a
+    chunk's time on a busy machine). Safe here: the claim and the replies commit or vanish together, so
+    a database crash losing the last chunks only leaves them unclaimed for the sweep to redo."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def _close_chunk(incident: Incident, *, texts: dict[str, str], limit: int) -> LoopClosed | None:

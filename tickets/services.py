@@ -155,12 +155,12 @@ def _resolve_sql(*, ticket_ids: list[int], actor, at, data: dict) -> list[int]:
         cursor.execute(
             f"""
             WITH before AS (
-                SELECT id, status FROM {table}
-                WHERE id = ANY(%s) AND status IN %s
-                FOR NO KEY UPDATE
+                SELECT id, status FROM {table} WHERE id = ANY(%s) AND status IN %s
             ), resolved AS (
+                -- The UPDATE re-checks "still open" on each row it locks (READ COMMITTED re-evaluates
+                -- the WHERE on a row changed meanwhile); no separate FOR UPDATE pass over the rows.
                 UPDATE {table} t SET status = %s, resolved_at = %s, updated_at = %s, needs_attention = false
-                FROM before WHERE t.id = before.id
+                FROM before WHERE t.id = before.id AND t.status IN %s
                 RETURNING t.id, before.status AS was
             )
             INSERT INTO {TicketEvent._meta.db_table} (ticket_id, kind, actor_id, public, body, data, created_at)
@@ -174,6 +174,7 @@ def _resolve_sql(*, ticket_ids: list[int], actor, at, data: dict) -> list[int]:
                 Ticket.Status.RESOLVED,
                 at,
                 at,
+                tuple(Ticket.OPEN_STATUSES),
                 TicketEvent.Kind.STATUS,
                 actor.pk if actor is not None else None,
                 json.dumps(data),
