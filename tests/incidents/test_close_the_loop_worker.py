@@ -14,8 +14,7 @@ from django.utils import timezone
 from incidents.models import Incident, IncidentTicketLink
 from incidents.services import incident_close_linked_tickets, incident_resolve
 from incidents.tasks import close_the_loop, sweep_unclosed_resolutions
-from tests import factories
-from tests.notifications.conftest import start_worker, stop_worker
+from tests import factories, processes
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
@@ -81,11 +80,11 @@ def test_two_runs_a_killed_worker_and_the_sweep_give_each_ticket_exactly_one_rep
 
     # Kill the worker's whole process group once the first chunk has committed, before the last.
     wait_for(lambda: replied_links(incident) > 0, every=0.005)
-    stop_worker(live_worker, signal.SIGKILL)
+    processes.stop(live_worker, signal.SIGKILL)
     at_kill = replied_links(incident)
     assert 0 < at_kill < TICKETS, "the worker finished before it was killed: nothing was tested"
 
-    replacement = start_worker()
+    replacement = processes.start_worker("test-restart")
     try:
         # As if the sweep's grace period had passed; the periodic sweep finds the unfinished resolution.
         Incident.objects.filter(pk=incident.pk).update(resolved_at=timezone.now() - timedelta(minutes=2))
@@ -94,7 +93,7 @@ def test_two_runs_a_killed_worker_and_the_sweep_give_each_ticket_exactly_one_rep
         close_the_loop.delay(incident.pk)  # and once more, for good measure
         time.sleep(1)
     finally:
-        stop_worker(replacement)
+        processes.stop(replacement)
 
     counts = replies_per_ticket(incident)
     assert len(counts) == TICKETS
