@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0003_link_incident_without_db_constraint'),
+        ('incidents', '0004_incident_notify_customers'),
     ]
 
     operations = [
