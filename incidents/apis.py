@@ -222,6 +222,20 @@ class UpdateInputSerializer(serializers.Serializer):
     public = serializers.BooleanField(default=True)
     status = _choice([c for c in Incident.Status.choices if c[0] != Incident.Status.RESOLVED], required=False)
     eta = serializers.DateTimeField(required=False)
+    reply_to_tickets = serializers.BooleanField(
+        default=False,
+        help_text="Also post a public update as a public reply on every attached open ticket, "
+        "each in its customer's language.",
+    )
+
+
+class PostedUpdateOutputSerializer(IncidentUpdateOutputSerializer):
+    replied_tickets = serializers.IntegerField(
+        read_only=True, help_text="How many linked open tickets got the update as a reply."
+    )
+
+    class Meta(IncidentUpdateOutputSerializer.Meta):
+        fields = [*IncidentUpdateOutputSerializer.Meta.fields, "replied_tickets"]
 
 
 class ResolveInputSerializer(serializers.Serializer):
@@ -419,13 +433,13 @@ class IncidentDetailApi(APIView):
 class IncidentPostUpdateApi(APIView):
     permission_classes = [HasRole.of(*OPS_ROLES)]
 
-    @extend_schema(request=UpdateInputSerializer, responses={201: IncidentUpdateOutputSerializer})
+    @extend_schema(request=UpdateInputSerializer, responses={201: PostedUpdateOutputSerializer})
     def post(self, request, pk: int):
         incident = _incident(pk)
         body = UpdateInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         update = services.incident_post_update(incident=incident, actor=request.user, **body.validated_data)
-        return Response(IncidentUpdateOutputSerializer(update).data, status=status.HTTP_201_CREATED)
+        return Response(PostedUpdateOutputSerializer(update).data, status=status.HTTP_201_CREATED)
 
 
 class IncidentResolveApi(APIView):

@@ -117,6 +117,11 @@ class UpdateForm(forms.Form):
     public = forms.BooleanField(
         label=_("Public (status page and affected customers)"), required=False, initial=True
     )
+    reply_to_tickets = forms.BooleanField(
+        label=_("Also send it as a reply on every linked open ticket, in each customer's language"),
+        required=False,
+        initial=False,
+    )
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,

@@ -211,6 +211,11 @@ class IncidentTicketLink(models.Model):
         db_index=False,
     )
     detach_reason = models.CharField(_("why detached"), max_length=300, blank=True)
+    # When the incident's resolution reply was written on the ticket: set in the same transaction as
+    # that reply (incidents.services.incident_close_linked_tickets), so each ticket gets exactly one,
+    # however often the close-the-loop task runs or dies. Not indexed: read per incident through the
+    # unique (incident, ticket) index, and an index here would slow the 100,000-link declarations.
+    resolution_replied_at = models.DateTimeField(_("resolution reply sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("incident link")

@@ -10,22 +10,38 @@ record. Matching semantics and the race-freedom argument are in ``incidents/matc
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError, NotFound
 from core.i18n import clean_texts
+from core.languages import LANGUAGE_CODES
 from customers.models import Area, EquipmentModel, Service, Subscription
 from incidents import matching
 from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
-from incidents.signals import announce_linked, incident_declared, incident_resolved, incident_updated
+from incidents.signals import (
+    announce_linked,
+    incident_declared,
+    incident_resolved,
+    incident_tickets_kept_open,
+    incident_updated,
+)
 from tickets.models import Ticket, TicketEvent
-from tickets.services import timeline_record
+from tickets.services import (
+    tickets_flag_for_attention,
+    tickets_reply_bulk,
+    tickets_resolve_bulk,
+    timeline_record,
+)
+
+log = logging.getLogger(__name__)
 
 PREVIEW_SAMPLE = 10
 
@@ -210,11 +226,20 @@ def incident_post_update(
     public: bool = True,
     status: str | None = None,
     eta: datetime | None = None,
+    reply_to_tickets: bool = False,
 ) -> IncidentUpdate:
     """Post a public or internal update, optionally moving the status (not to resolved — use
-    ``incident_resolve``) or the ETA. Sends ``incident_updated`` with the update."""
+    ``incident_resolve``) or the ETA. Sends ``incident_updated`` with the update.
+
+    ``reply_to_tickets``: a public update also goes, as a public reply, onto every attached open
+    ticket, each in its customer's language — one set-based INSERT in this transaction
+    (``tickets_reply_bulk``). ``update.replied_tickets`` says how many tickets got it."""
     incident = _locked(incident)
     texts = clean_texts(message, name="message", required=True)
+    if reply_to_tickets and not public:
+        raise DomainError(
+            _("Only a public update can be sent to customers' tickets."), field="reply_to_tickets"
+        )
     if status is not None and status not in Incident.Status.values:
         raise DomainError(_("Unknown status."), field="status")
     if status == Incident.Status.RESOLVED:
@@ -231,8 +256,23 @@ def incident_post_update(
         incident.eta = eta
     incident.updated_at = now
     incident.save(update_fields=["status", "eta", "updated_at"])
+    update.replied_tickets = 0
+    if reply_to_tickets:
+        replied = tickets_reply_bulk(
+            tickets=_attached_open_tickets(incident),
+            texts_by_language=texts,
+            actor=actor,
+            at=now,
+            data={"incident": incident.pk, "update": update.pk},
+        )
+        update.replied_tickets = len(replied)
     incident_updated.send(sender=Incident, incident=incident, actor=actor, update=update, scope_changed=False)
     return update
+
+
+def _attached_open_tickets(incident: Incident) -> QuerySet[Ticket]:
+    attached = IncidentTicketLink.objects.filter(incident=incident, detached_at__isnull=True)
+    return Ticket.objects.open().filter(pk__in=attached.values("ticket_id"))
 
 
 @transaction.atomic
@@ -260,6 +300,7 @@ def incident_resolve(*, incident: Incident, actor, message: dict | str | None = 
     incident.updated_at = now
     incident.save(update_fields=["status", "resolved_at", "updated_at"])
     incident_resolved.send(sender=Incident, incident=incident, actor=actor)
+    close_the_loop_on_commit(incident.pk)
     return incident
 
 
@@ -374,4 +415,159 @@ def incident_preview(
         subscriptions=list(
             subscriptions.select_related("customer", "service", "area", "equipment").order_by("id")[:sample]
         ),
+    )
+
+
+# --- closing the loop: the resolution reaches every linked open ticket ------------------------------
+
+RESOLUTION_CHUNK = 1000
+# The sweep re-enqueues resolutions whose tickets are not all replied to, for this long after the
+# resolve; it leaves the first SWEEP_GRACE to the task enqueued on commit.
+SWEEP_WINDOW = timedelta(days=7)
+SWEEP_GRACE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class LoopClosed:
+    replied: int = 0
+    resolved: int = 0
+    kept_open: int = 0
+
+
+def close_the_loop_on_commit(incident_id: int) -> None:
+    """After the current transaction commits, enqueue ``incidents.tasks.close_the_loop``. Never
+    raises: with the broker down the resolve still succeeds and the periodic sweep enqueues it later."""
+
+    def enqueue() -> None:
+        from incidents.tasks import close_the_loop
+
+        try:
+            close_the_loop.delay(incident_id)
+        except Exception as exc:
+            log.warning("could not enqueue close_the_loop(%s), left for the sweep: %r", incident_id, exc)
+
+    transaction.on_commit(enqueue)
+
+
+def resolution_texts(incident: Incident) -> dict[str, str]:
+    """The resolution reply per language: what ops wrote when resolving (``text_in`` picks from it
+    per customer), else our apology, in each language."""
+    update = incident.updates.filter(status=Incident.Status.RESOLVED).order_by("-created_at", "-id").first()
+    if update is not None and update.message:
+        return dict(update.message)
+    texts = {}
+    for language in LANGUAGE_CODES:
+        with translation.override(language):
+            texts[language] = _(
+                "The fault “%(title)s” has been fixed. We are sorry for the trouble it caused you. "
+                "If something still does not work, reply here and we will look at it."
+            ) % {"title": incident.title}
+    return texts
+
+
+def incident_close_linked_tickets(*, incident_id: int, chunk: int = RESOLUTION_CHUNK) -> LoopClosed:
+    """After an incident is resolved: every attached open ticket gets the resolution message as a
+    public reply in its customer's language, and is resolved (with its status entry). Exceptions: a
+    ticket marked "keep open", or one where the customer wrote after it was linked, gets the reply but
+    stays open, flagged ``needs_attention``, and its assignee is alerted (``incident_tickets_kept_open``).
+
+    Guarantees: each ticket gets exactly one resolution reply per incident, however often this runs,
+    concurrently or after a worker died half-way. Work goes in chunks of ``chunk`` links, each one
+    transaction that claims its links (``resolution_replied_at``, under row locks taken with SKIP
+    LOCKED so a concurrent run takes other links) together with the replies and status changes it
+    writes: a chunk commits whole or not at all. Set-based per chunk: one SELECT … FOR UPDATE, one
+    UPDATE of the links, one INSERT of replies, one UPDATE and one INSERT for the resolutions."""
+    incident = Incident.objects.filter(pk=incident_id, status=Incident.Status.RESOLVED).first()
+    if incident is None:  # gone, or reopened since: nothing to close
+        return LoopClosed()
+    texts = resolution_texts(incident)
+    replied = resolved = kept = 0
+    while True:
+        with transaction.atomic():
+            _commit_without_waiting_for_disk()
+            done = _close_chunk(incident, texts=texts, limit=chunk)
+        if done is None:
+            return LoopClosed(replied=replied, resolved=resolved, kept_open=kept)
+        replied += done.replied
+        resolved += done.resolved
+        kept += done.kept_open
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """PostgreSQL: this transaction's COMMIT returns before its WAL reaches the disk (a third of a
+    chunk's time on a busy machine). Safe here: the claim and the replies commit or vanish together, so
+    a database crash losing the last chunks only leaves them unclaimed for the sweep to redo."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
+def _close_chunk(incident: Incident, *, texts: dict[str, str], limit: int) -> LoopClosed | None:
+    customer_wrote_since_link = TicketEvent.objects.filter(
+        ticket=OuterRef("ticket_id"),
+        kind=TicketEvent.Kind.CUSTOMER_MESSAGE,
+        created_at__gt=OuterRef("created_at"),
+    )
+    # Lock the links (SKIP LOCKED: a concurrent run takes the next ones instead of waiting); the
+    # ticket rows are locked by the UPDATEs below.
+    links = list(
+        IncidentTicketLink.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            incident=incident,
+            detached_at__isnull=True,
+            resolution_replied_at__isnull=True,
+            ticket__status__in=Ticket.OPEN_STATUSES,
+        )
+        .annotate(customer_wrote=Exists(customer_wrote_since_link))
+        .order_by("pk")
+        .values_list("pk", "ticket_id", "ticket__keep_open", "customer_wrote")[:limit]
+    )
+    if not links:
+        return None
+    now = timezone.now()
+    claimed = IncidentTicketLink.objects.filter(
+        pk__in=[pk for pk, *_rest in links], resolution_replied_at__isnull=True
+    ).update(resolution_replied_at=now)
+    if claimed != len(links):  # cannot happen while we hold their locks; refuse rather than double-reply
+        raise RuntimeError(f"claimed {claimed} of {len(links)} locked links of incident {incident.pk}")
+    ticket_ids = [ticket_id for _pk, ticket_id, *_rest in links]
+    keep = [ticket_id for _pk, ticket_id, keep_open, wrote in links if keep_open or wrote]
+    kept = set(keep)
+    tickets_reply_bulk(
+        tickets=Ticket.objects.filter(pk__in=ticket_ids),
+        texts_by_language=texts,
+        at=now,
+        data={"incident": incident.pk, "resolution": True},
+        touch=False,  # the resolve and the flag below update every one of them
+    )
+    resolved = tickets_resolve_bulk(
+        ticket_ids=[pk for pk in ticket_ids if pk not in kept],
+        at=now,
+        data={"incident": incident.pk, "incident_title": incident.title},
+    )
+    if keep:
+        tickets_flag_for_attention(ticket_ids=keep, at=now)
+        incident_tickets_kept_open.send(sender=Incident, incident=incident, ticket_ids=keep)
+    return LoopClosed(replied=len(ticket_ids), resolved=len(resolved), kept_open=len(keep))
+
+
+def resolutions_left_open(*, now: datetime | None = None) -> list[int]:
+    """Resolved incidents (of the last week, resolved over SWEEP_GRACE ago) with an attached open
+    ticket still without its resolution reply: the close-the-loop task died or was never enqueued."""
+    now = now or timezone.now()
+    pending = IncidentTicketLink.objects.filter(
+        incident=OuterRef("pk"),
+        detached_at__isnull=True,
+        resolution_replied_at__isnull=True,
+        ticket__status__in=Ticket.OPEN_STATUSES,
+    )
+    return list(
+        Incident.objects.filter(
+            status=Incident.Status.RESOLVED,
+            resolved_at__gte=now - SWEEP_WINDOW,
+            resolved_at__lte=now - SWEEP_GRACE,
+        )
+        .filter(Exists(pending))
+        .order_by("resolved_at")
+        .values_list("pk", flat=True)[:100]
     )

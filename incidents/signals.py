@@ -16,6 +16,10 @@ incident_updated = Signal()
 incident_linked = Signal()
 # An incident was resolved. Arguments: incident, actor.
 incident_resolved = Signal()
+# After an incident's resolution, linked tickets got the resolution reply but were kept open (marked
+# "keep open", or the customer wrote after the link) and flagged for their agent.
+# Arguments: incident, ticket_ids (list[int]).
+incident_tickets_kept_open = Signal()
 
 
 def announce_linked(*, incident, ticket_ids: list[int], origin: str, actor) -> None:

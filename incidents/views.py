@@ -179,18 +179,30 @@ def incident_post_update(request: HttpRequest, pk: int) -> HttpResponse:
     form = UpdateForm(request.POST)
     if form.is_valid():
         try:
-            services.incident_post_update(
+            update = services.incident_post_update(
                 incident=incident,
                 actor=request.user,
                 message=form.message(),
                 public=form.cleaned_data["public"],
                 status=form.cleaned_data["status"] or None,
                 eta=form.cleaned_data["eta"],
+                reply_to_tickets=form.cleaned_data["reply_to_tickets"],
             )
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Update posted."))
+            if form.cleaned_data["reply_to_tickets"]:
+                messages.success(
+                    request,
+                    ngettext(
+                        "Update posted, and sent as a reply on %(count)d open ticket.",
+                        "Update posted, and sent as a reply on %(count)d open tickets.",
+                        update.replied_tickets,
+                    )
+                    % {"count": update.replied_tickets},
+                )
+            else:
+                messages.success(request, _("Update posted."))
     else:
         messages.error(request, _("Check the update: %(errors)s") % {"errors": form.errors.as_text()})
     return redirect("incidents:detail", pk)

@@ -24,3 +24,6 @@ class NotificationsConfig(AppConfig):
         ticket_signals.ticket_commented.connect(
             receivers.on_ticket_commented, dispatch_uid="outbox.ticket_commented"
         )
+        signals.incident_tickets_kept_open.connect(
+            receivers.on_incident_tickets_kept_open, dispatch_uid="alerts.kept_open"
+        )

@@ -131,6 +131,43 @@ def alerts_for_matched_tickets(*, incident: Incident, ticket_ids: Iterable[int])
     return alerts
 
 
+def alerts_for_kept_open_tickets(*, incident: Incident, ticket_ids: Iterable[int]) -> list[Alert]:
+    """The incident is resolved but these tickets stayed open (kept open, or the customer wrote since
+    the link): one ``incident-resolved`` alert per assigned ticket, to its assignee, saying so.
+    Set-based like ``alerts_for_matched_tickets``; unassigned ones wait, flagged, in their queue."""
+    rows = list(
+        Ticket.objects.filter(pk__in=list(ticket_ids), assignee__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "assignee_id")
+    )
+    if not rows:
+        return []
+    base = {"incident": incident_payload(incident)}
+    now = timezone.now()
+    alerts = Alert.objects.bulk_create(
+        [
+            Alert(
+                kind=Alert.Kind.INCIDENT_RESOLVED,
+                incident=incident,
+                ticket_id=ticket_id,
+                recipient_id=assignee_id,
+                created_at=now,
+                payload={
+                    **base,
+                    "ticket": {
+                        "id": ticket_id,
+                        "reference": f"{REFERENCE_PREFIX}{ticket_id}",
+                        "kept_open": True,
+                    },
+                },
+            )
+            for ticket_id, assignee_id in rows
+        ]
+    )
+    publish_on_commit([a.pk for a in alerts])
+    return alerts
+
+
 # --- pushing -------------------------------------------------------------------------------------
 
 

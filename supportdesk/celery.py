@@ -23,4 +23,6 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         "alerts-sweep": {"task": "notifications.tasks.sweep_pending_alerts", "schedule": 20.0},
         # Retries with backoff and the rows of killed workers: due rows in the outbox get a sender.
         "outbox-sweep": {"task": "notifications.tasks.sweep_outbox", "schedule": 15.0},
+        # Resolved incidents whose linked tickets were not all replied to (worker killed, broker down).
+        "resolutions-sweep": {"task": "incidents.tasks.sweep_unclosed_resolutions", "schedule": 60.0},
     }

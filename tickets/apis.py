@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,7 +23,7 @@ from core.roles import (
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
 from tickets import selectors, services
 from tickets.extensions import extensions
-from tickets.models import Ticket
+from tickets.models import Ticket, TicketEvent
 
 
 class TicketOutSerializer(serializers.ModelSerializer):
@@ -58,6 +59,8 @@ class TicketOutSerializer(serializers.ModelSerializer):
             "updated_at",
             "sla_due_at",
             "resolved_at",
+            "keep_open",
+            "needs_attention",
         ]
 
     def get_fields(self):
@@ -157,11 +160,16 @@ class TicketPatchInSerializer(serializers.Serializer):
     equipment = serializers.SlugRelatedField(
         slug_field="code", queryset=EquipmentModel.objects.all(), required=False
     )
+    keep_open = serializers.BooleanField(
+        required=False,
+        help_text="True: when a linked incident is resolved, the customer gets the resolution reply "
+        "but the ticket stays open (flagged needs_attention).",
+    )
 
 
 class TicketDetailApi(APIView):
     """GET: the ticket (customers: their own only; others' are 404). PATCH (staff): status,
-    assignee, service/area/equipment — each through its own service."""
+    assignee, service/area/equipment, keep_open — each through its own service."""
 
     permission_classes = [HasRole.of(*STAFF_ROLES, CUSTOMER)]
 
@@ -187,6 +195,10 @@ class TicketDetailApi(APIView):
             scope = {k: changes[k] for k in ("service", "area", "equipment") if k in changes}
             if scope:
                 services.ticket_change_scope(ticket=ticket, actor=request.user, **scope)
+            if "keep_open" in changes:
+                services.ticket_set_keep_open(
+                    ticket=ticket, keep_open=changes["keep_open"], actor=request.user
+                )
         return Response(ticket_out(ticket))
 
 
@@ -195,10 +207,60 @@ class CommentInSerializer(serializers.Serializer):
     public = serializers.BooleanField(default=False)
 
 
+class CommentOutSerializer(serializers.ModelSerializer):
+    """One message of the conversation: what the customer wrote or was told (and, for staff, notes)."""
+
+    kind = serializers.CharField(read_only=True, help_text="opened, reply, customer-message or note.")
+    author = serializers.SerializerMethodField(help_text="Who wrote it; null when the desk wrote it.")
+    incident = serializers.SerializerMethodField(help_text="The incident it was sent for, if any.")
+
+    class Meta:
+        model = TicketEvent
+        fields = ["id", "kind", "public", "body", "author", "incident", "created_at"]
+
+    def get_author(self, event: TicketEvent) -> str | None:
+        if event.actor is None:
+            return None
+        return event.actor.get_full_name() or event.actor.get_username()
+
+    def get_incident(self, event: TicketEvent) -> int | None:
+        return (event.data or {}).get("incident")
+
+
+class ConversationPagination(CursorPagination):
+    """Oldest first, by cursor (stable while replies arrive); bounded page size."""
+
+    ordering = ("created_at", "id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
 class TicketCommentApi(APIView):
-    """Staff reply (public) or note; a customer's comment on their own ticket is always public."""
+    """GET: the conversation — public replies and the customer's messages; staff also see internal
+    notes. Customers read their own tickets only (others' are 404). POST: staff reply (public) or
+    note; a customer's comment on their own ticket is always public."""
 
     permission_classes = [HasRole.of(*STAFF_ROLES, CUSTOMER)]
+    CUSTOMER_KINDS = (TicketEvent.Kind.OPENED, TicketEvent.Kind.REPLY, TicketEvent.Kind.CUSTOMER_MESSAGE)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", str, description="From the previous page's next/previous link."),
+            OpenApiParameter("page_size", int, description="1–200, default 50."),
+        ],
+        responses=CommentOutSerializer(many=True),
+    )
+    def get(self, request, reference: str):
+        ticket = selectors.get_ticket_for(request.user, reference)
+        events = TicketEvent.objects.filter(ticket=ticket).exclude(body="").select_related("actor")
+        if is_staff_member(request.user):
+            events = events.filter(kind__in=[*self.CUSTOMER_KINDS, TicketEvent.Kind.NOTE])
+        else:
+            events = events.filter(kind__in=self.CUSTOMER_KINDS, public=True)
+        paginator = ConversationPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(CommentOutSerializer(page, many=True).data)
 
     @extend_schema(request=CommentInSerializer, responses={201: TicketOutSerializer})
     def post(self, request, reference: str):

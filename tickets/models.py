@@ -121,6 +121,11 @@ class Ticket(models.Model):
     sla_due_at = models.DateTimeField(_("SLA due"), null=True, blank=True)
     sla_breached = models.BooleanField(_("SLA breached"), default=False)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    # A person's "do not let an incident's resolution close this ticket" (the customer has more going on).
+    keep_open = models.BooleanField(_("keep open when an incident is resolved"), default=False)
+    # Set when something automatic left the ticket for its agent to look at (an incident resolved, but
+    # the ticket was kept open); cleared when staff reply to it or change its status.
+    needs_attention = models.BooleanField(_("needs attention"), default=False)
 
     objects = TicketQuerySet.as_manager()
 

@@ -7,11 +7,17 @@ transaction, so an incident link commits with the ticket).
 
 from __future__ import annotations
 
-from django.db import transaction
+import json
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from core.i18n import text_in
+from core.languages import LANGUAGE_CODES
 from core.roles import is_staff_member
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
 from tickets import lexicon, sla
@@ -40,6 +46,187 @@ def timeline_record(
         data=data or {},
         created_at=at or timezone.now(),
     )
+
+
+def timeline_record_bulk(events: Iterable[TicketEvent]) -> list[TicketEvent]:
+    """Write many timeline entries in one INSERT: the set-based sibling of ``timeline_record``, for
+    services that change thousands of tickets at once (an incident's update or resolution)."""
+    return TicketEvent.objects.bulk_create(list(events), batch_size=5000)
+
+
+def tickets_reply_bulk(
+    *,
+    tickets: QuerySet[Ticket],
+    texts_by_language: dict[str, str],
+    actor=None,
+    at=None,
+    data: dict | None = None,
+    touch: bool = True,
+) -> list[int]:
+    """A public reply on every ticket of ``tickets``, each in its customer's language (``text_in``:
+    that language, else English, else any); ``data`` plus the language chosen goes in each entry.
+    Set-based: on PostgreSQL one INSERT…SELECT (elsewhere one read and one bulk INSERT), whatever the
+    number of tickets; no status change (a broadcast is not an agent taking the ticket). ``touch``
+    bumps the tickets' ``updated_at`` (skip it when the caller updates them anyway). Returns the ids
+    of the tickets replied to. Runs inside the caller's transaction."""
+    at = at or timezone.now()
+    texts = {lang: text_in(texts_by_language, lang) for lang in LANGUAGE_CODES}
+    if not any(texts.values()):
+        raise DomainError(_("Write a message in at least one language."), field="message")
+    writer = _replies_sql if connection.vendor == "postgresql" else _replies_orm
+    ids = writer(tickets=tickets, texts=texts, actor=actor, at=at, data=dict(data or {}))
+    if ids and touch:
+        Ticket.objects.filter(pk__in=ids).update(updated_at=at)
+    return ids
+
+
+def _replies_sql(*, tickets: QuerySet[Ticket], texts: dict, actor, at, data: dict) -> list[int]:
+    # Python never sees the rows: 10,000 replies cost one statement, not 10,000 model instances.
+    which, which_params = _ticket_ids_subquery(tickets)
+    cases = " ".join("WHEN %s THEN %s" for _lang in texts)
+    case_params = [v for lang, text in texts.items() for v in (lang, text)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {TicketEvent._meta.db_table} (ticket_id, kind, actor_id, public, body, data, created_at)
+            SELECT t.id, %s, %s, true, CASE c.language {cases} ELSE %s END,
+                   %s::jsonb || jsonb_build_object('language', CASE WHEN c.language IN %s THEN c.language
+                                                                    ELSE 'en' END),
+                   %s
+            FROM {Ticket._meta.db_table} t JOIN {Customer._meta.db_table} c ON c.id = t.customer_id
+            WHERE t.id IN ({which})
+            RETURNING ticket_id
+            """,
+            [
+                TicketEvent.Kind.REPLY,
+                actor.pk if actor is not None else None,
+                *case_params,
+                texts.get("en") or next(t for t in texts.values() if t),
+                json.dumps(data),
+                tuple(texts),
+                at,
+                *which_params,
+            ],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _replies_orm(*, tickets: QuerySet[Ticket], texts: dict, actor, at, data: dict) -> list[int]:
+    rows = list(tickets.order_by().values_list("pk", "customer__language"))
+    fallback = texts.get("en") or next(t for t in texts.values() if t)
+    timeline_record_bulk(
+        TicketEvent(
+            ticket_id=pk,
+            kind=TicketEvent.Kind.REPLY,
+            actor=actor,
+            public=True,
+            body=texts.get(language) or fallback,
+            data=dict(data, language=language if language in texts else "en"),
+            created_at=at,
+        )
+        for pk, language in rows
+    )
+    return [pk for pk, _language in rows]
+
+
+def _ticket_ids_subquery(tickets: QuerySet[Ticket]) -> tuple[str, tuple]:
+    sql, params = tickets.order_by().values("pk").query.sql_with_params()
+    return sql, tuple(params)
+
+
+def tickets_resolve_bulk(
+    *, ticket_ids: Iterable[int], actor=None, at=None, data: dict | None = None
+) -> list[int]:
+    """Resolve the open tickets among ``ticket_ids``, each with a status entry (``data`` joined to it,
+    e.g. the incident that resolved them); tickets no longer open are left alone. Set-based: on
+    PostgreSQL one statement (UPDATE … RETURNING feeding the INSERT of the entries), elsewhere a read,
+    an UPDATE and a bulk INSERT. Returns the ids resolved. Runs inside the caller's transaction."""
+    at = at or timezone.now()
+    ticket_ids = list(ticket_ids)
+    if not ticket_ids:
+        return []
+    writer = _resolve_sql if connection.vendor == "postgresql" else _resolve_orm
+    return writer(ticket_ids=ticket_ids, actor=actor, at=at, data=dict(data or {}))
+
+
+def _resolve_sql(*, ticket_ids: list[int], actor, at, data: dict) -> list[int]:
+    table = Ticket._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH before AS (
+                SELECT id, status FROM {table} WHERE id = ANY(%s) AND status IN %s
+            ), resolved AS (
+                -- The UPDATE re-checks "still open" on each row it locks (READ COMMITTED re-evaluates
+                -- the WHERE on a row changed meanwhile); no separate FOR UPDATE pass over the rows.
+                UPDATE {table} t SET status = %s, resolved_at = %s, updated_at = %s, needs_attention = false
+                FROM before WHERE t.id = before.id AND t.status IN %s
+                RETURNING t.id, before.status AS was
+            )
+            INSERT INTO {TicketEvent._meta.db_table} (ticket_id, kind, actor_id, public, body, data, created_at)
+            SELECT id, %s, %s, true, '', %s::jsonb || jsonb_build_object('from', was, 'to', %s), %s
+            FROM resolved
+            RETURNING ticket_id
+            """,
+            [
+                ticket_ids,
+                tuple(Ticket.OPEN_STATUSES),
+                Ticket.Status.RESOLVED,
+                at,
+                at,
+                tuple(Ticket.OPEN_STATUSES),
+                TicketEvent.Kind.STATUS,
+                actor.pk if actor is not None else None,
+                json.dumps(data),
+                Ticket.Status.RESOLVED,
+                at,
+            ],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _resolve_orm(*, ticket_ids: list[int], actor, at, data: dict) -> list[int]:
+    before = dict(Ticket.objects.open().filter(pk__in=ticket_ids).values_list("pk", "status"))
+    if not before:
+        return []
+    Ticket.objects.open().filter(pk__in=list(before)).update(
+        status=Ticket.Status.RESOLVED, resolved_at=at, updated_at=at, needs_attention=False
+    )
+    timeline_record_bulk(
+        TicketEvent(
+            ticket_id=pk,
+            kind=TicketEvent.Kind.STATUS,
+            actor=actor,
+            public=True,
+            data=dict(data, **{"from": old, "to": Ticket.Status.RESOLVED}),
+            created_at=at,
+        )
+        for pk, old in before.items()
+    )
+    return list(before)
+
+
+def tickets_flag_for_attention(*, ticket_ids: Iterable[int], at=None) -> int:
+    """Mark tickets for their agent's attention (one UPDATE); returns how many."""
+    return Ticket.objects.filter(pk__in=list(ticket_ids)).update(
+        needs_attention=True, updated_at=at or timezone.now()
+    )
+
+
+@transaction.atomic
+def ticket_set_keep_open(*, ticket: Ticket, keep_open: bool, actor) -> Ticket:
+    """Say whether an incident's resolution may resolve this ticket (``keep_open``: it may not; the
+    customer still gets the resolution reply). An internal note records who decided."""
+    if ticket.keep_open == keep_open:
+        return ticket
+    now = timezone.now()
+    ticket.keep_open = keep_open
+    ticket.updated_at = now
+    ticket.save(update_fields=["keep_open", "updated_at"])
+    timeline_record(
+        ticket=ticket, kind=TicketEvent.Kind.NOTE, actor=actor, at=now, data={"keep_open": keep_open}
+    )
+    return ticket
 
 
 def _effective_scope(
@@ -169,7 +356,10 @@ def ticket_comment(*, ticket: Ticket, actor, body: str, public: bool) -> TicketE
         new_status = Ticket.Status.OPEN
     if new_status:
         _set_status(ticket, new_status, actor, now)
-    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    touched = {"updated_at": now}
+    if by_staff and public:
+        touched["needs_attention"] = ticket.needs_attention = False  # the agent has answered
+    Ticket.objects.filter(pk=ticket.pk).update(**touched)
     ticket.updated_at = now
     ticket_commented.send(sender=Ticket, ticket=ticket, event=event, actor=actor)
     return event
@@ -200,6 +390,9 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor) -> Ticket:
         raise DomainError(_("Unknown status."), field="status")
     if status == ticket.status:
         return ticket
+    if ticket.needs_attention:  # a person has decided what happens to it
+        ticket.needs_attention = False
+        Ticket.objects.filter(pk=ticket.pk).update(needs_attention=False)
     _set_status(ticket, status, actor, timezone.now())
     ticket_changed.send(sender=Ticket, ticket=ticket, created=False, actor=actor)
     return ticket

@@ -14,6 +14,7 @@ urlpatterns = [
     path("desk/tickets/<str:reference>/comment/", views.ticket_comment, name="comment"),
     path("desk/tickets/<str:reference>/status/", views.ticket_set_status, name="set_status"),
     path("desk/tickets/<str:reference>/claim/", views.ticket_claim, name="claim"),
+    path("desk/tickets/<str:reference>/keep-open/", views.ticket_keep_open, name="keep_open"),
     path("desk/tickets/<str:reference>/escalate/", views.ticket_escalate, name="escalate"),
     path("my/tickets/", views.my_tickets, name="my_tickets"),
     path("my/tickets/new/", views.new_ticket, name="new_ticket"),

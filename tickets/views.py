@@ -120,6 +120,17 @@ def ticket_claim(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @role_required(*STAFF_ROLES)
+def ticket_keep_open(request: HttpRequest, reference: str) -> HttpResponse:
+    """``keep_open=1``: an incident's resolution replies to this ticket but does not resolve it."""
+    ticket = selectors.get_ticket_for(request.user, reference)
+    services.ticket_set_keep_open(
+        ticket=ticket, keep_open=request.POST.get("keep_open") == "1", actor=request.user
+    )
+    return _back_to(ticket)
+
+
+@require_POST
+@role_required(*STAFF_ROLES)
 def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = EscalateForm(request.POST)
