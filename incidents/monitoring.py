@@ -433,7 +433,6 @@ def resolved_action() -> str:
     return action
 
 
-@transaction.atomic
 def alertmanager_notify(*, receiver: MonitoringReceiver, notification: Notification) -> IntakeResult:
     """Apply one Alertmanager delivery: declare, update, resolve (or hand to ops), or nothing.
 
@@ -441,8 +440,14 @@ def alertmanager_notify(*, receiver: MonitoringReceiver, notification: Notificat
     equal to the last one changes nothing, so a redelivery or a concurrent duplicate is harmless.
     Incidents change only through ``incidents.services`` (actor: none, source: monitoring).
     """
+    # Outside the transaction: a receiver-wide row lock would queue every group behind the slowest.
+    MonitoringReceiver.objects.filter(pk=receiver.pk).update(last_used_at=timezone.now())
+    return _apply(receiver, notification)
+
+
+@transaction.atomic
+def _apply(receiver: MonitoringReceiver, notification: Notification) -> IntakeResult:
     now = timezone.now()
-    MonitoringReceiver.objects.filter(pk=receiver.pk).update(last_used_at=now)
     group, _created = MonitoringAlertGroup.objects.get_or_create(
         receiver=receiver, group_key=notification.group_key
     )
