@@ -65,8 +65,12 @@ class IsMonitoringReceiver(BasePermission):
 # --- the webhook -------------------------------------------------------------------------------------
 
 
+# "status" as a plain string: a ChoiceField would add one more enum named "status" to the schema.
+FIRING_OR_RESOLVED = "firing or resolved"
+
+
 class _AlertSchema(serializers.Serializer):
-    status = serializers.ChoiceField(["firing", "resolved"])
+    status = serializers.CharField(help_text=FIRING_OR_RESOLVED)
     labels = serializers.DictField(child=serializers.CharField())
     annotations = serializers.DictField(child=serializers.CharField(), required=False)
     startsAt = serializers.DateTimeField()  # noqa: N815 - Alertmanager's names
@@ -82,7 +86,7 @@ class AlertmanagerPayloadSchema(serializers.Serializer):
     version = serializers.ChoiceField(["4"])
     groupKey = serializers.CharField()  # noqa: N815
     truncatedAlerts = serializers.IntegerField(required=False, min_value=0)  # noqa: N815
-    status = serializers.ChoiceField(["firing", "resolved"])
+    status = serializers.CharField(help_text=FIRING_OR_RESOLVED)
     receiver = serializers.CharField(required=False)
     groupLabels = serializers.DictField(child=serializers.CharField(), required=False)  # noqa: N815
     commonLabels = serializers.DictField(child=serializers.CharField(), required=False)  # noqa: N815
