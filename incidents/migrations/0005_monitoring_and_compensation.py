@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0001_initial'),
-        ('incidents', '0003_link_incident_without_db_constraint'),
+        ('incidents', '0004_incident_notify_customers'),
     ]
 
     operations = [
