@@ -335,8 +335,8 @@ class Scope:
 
     def open_tickets(self) -> models.QuerySet[Ticket]:
         """The open tickets this scope covers now."""
-        if self.held:
-            return Ticket.objects.none()
+        if self.held:  # matches nothing, yet compiles to SQL (set-based callers embed it)
+            return Ticket.objects.filter(pk__isnull=True)
         qs = Ticket.objects.open().filter(self.covers_q())
         if self.since is not None:
             qs = qs.filter(created_at__gte=self.since)
@@ -344,8 +344,8 @@ class Scope:
 
     def subscriptions(self) -> models.QuerySet[Subscription]:
         """Active subscriptions in scope (keywords do not apply to subscriptions)."""
-        if self.held:
-            return Subscription.objects.none()
+        if self.held:  # matches nothing, yet compiles to SQL (set-based callers embed it)
+            return Subscription.objects.filter(pk__isnull=True)
         return Subscription.objects.filter(active=True).filter(self.covers_q(with_keywords=False))
 
     # --- reasons --------------------------------------------------------------------------------
