@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0001_initial'),
-        ('incidents', '0004_incident_notify_customers'),
+        ('incidents', '0005_link_resolution_replied_at'),
     ]
 
     operations = [
