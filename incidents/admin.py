@@ -1,9 +1,21 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
+from incidents import monitoring
 from incidents.matching import Scope
-from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
+from incidents.models import (
+    CompensationPolicy,
+    Credit,
+    Incident,
+    IncidentTicketLink,
+    IncidentUpdate,
+    MonitoringAlertGroup,
+    MonitoringLabelMap,
+    MonitoringReceiver,
+)
 from incidents.services import incident_change_scope
 
 
@@ -14,8 +26,18 @@ class IncidentUpdateInline(admin.StackedInline):
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
-    list_display = ["title", "kind", "severity", "status", "source", "started_at", "eta", "resolved_at"]
-    list_filter = ["kind", "severity", "status", "source"]
+    list_display = [
+        "title",
+        "kind",
+        "severity",
+        "status",
+        "source",
+        "needs_scope",
+        "started_at",
+        "eta",
+        "resolved_at",
+    ]
+    list_filter = ["kind", "severity", "status", "source", "needs_scope"]
     search_fields = ["title", "description"]
     autocomplete_fields = ["services", "areas", "equipment", "created_by"]
     date_hierarchy = "started_at"
@@ -43,3 +65,83 @@ class IncidentTicketLinkAdmin(admin.ModelAdmin):
     raw_id_fields = ["incident", "ticket"]
     readonly_fields = ["reasons"]
     list_select_related = ["incident", "ticket"]
+
+
+# --- monitoring intake ----------------------------------------------------------------------------
+
+
+@admin.register(MonitoringReceiver)
+class MonitoringReceiverAdmin(admin.ModelAdmin):
+    """A receiver's token is made here and shown once, in the page's messages; only its hash is kept."""
+
+    list_display = ["name", "token_hint", "active", "created_at", "last_used_at"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+    fields = ["name", "active", "token_hint", "created_at", "last_used_at"]
+    readonly_fields = ["token_hint", "created_at", "last_used_at"]
+    actions = ["new_token"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token = monitoring.receiver_token_new(receiver=obj)  # saves it
+        self._show_token(request, obj, token)
+
+    def _show_token(self, request, receiver, token: str) -> None:
+        messages.warning(
+            request,
+            format_html(
+                _("Token for {name}: <code>{token}</code> — copy it now, it is not shown again."),
+                name=receiver.name,
+                token=token,
+            ),
+        )
+
+    @admin.action(description=_("Give the selected receivers a new token (the old one stops working)"))
+    def new_token(self, request, queryset):
+        for receiver in queryset:
+            self._show_token(request, receiver, monitoring.receiver_token_new(receiver=receiver))
+
+
+@admin.register(MonitoringLabelMap)
+class MonitoringLabelMapAdmin(admin.ModelAdmin):
+    list_display = ["label", "value", "dimension", "code"]
+    list_filter = ["dimension", "label"]
+    search_fields = ["label", "value", "code"]
+
+
+@admin.register(MonitoringAlertGroup)
+class MonitoringAlertGroupAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "receiver", "status", "incident", "received_at"]
+    list_filter = ["status", "receiver"]
+    search_fields = ["group_key"]
+    raw_id_fields = ["incident"]
+    readonly_fields = [f.name for f in MonitoringAlertGroup._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # written by the webhook only
+
+
+# --- compensation ---------------------------------------------------------------------------------
+
+
+@admin.register(CompensationPolicy)
+class CompensationPolicyAdmin(admin.ModelAdmin):
+    list_display = ["service", "plan", "min_outage_minutes", "amount_per_day", "cap", "currency"]
+    list_filter = ["plan", "currency"]
+    autocomplete_fields = ["service"]
+
+
+@admin.register(Credit)
+class CreditAdmin(admin.ModelAdmin):
+    """Read-only: credits are computed when an outage is resolved (incidents/compensation.py)."""
+
+    list_display = ["incident", "customer", "subscription", "days", "amount", "currency", "created_at"]
+    list_filter = ["currency"]
+    search_fields = ["=customer__number", "incident__title"]
+    list_select_related = ["incident", "customer", "subscription"]
+    readonly_fields = [f.name for f in Credit._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

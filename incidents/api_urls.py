@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents import apis
+from incidents import apis, compensation_apis, monitoring_apis
 
 urlpatterns = [
     path("incidents/", apis.IncidentCollectionApi.as_view(), name="api-incidents"),
@@ -19,6 +19,22 @@ urlpatterns = [
         apis.IncidentTicketDetachApi.as_view(),
         name="api-incident-ticket",
     ),
+    path(
+        "incidents/<int:pk>/scope/confirm/",
+        monitoring_apis.IncidentConfirmScopeApi.as_view(),
+        name="api-incident-scope-confirm",
+    ),
+    path(
+        "incidents/<int:pk>/credits/",
+        compensation_apis.IncidentCreditsApi.as_view(),
+        name="api-incident-credits",
+    ),
+    path(
+        "incidents/<int:pk>/credits.csv",
+        compensation_apis.IncidentCreditsCsvApi.as_view(),
+        name="api-incident-credits-csv",
+    ),
+    path("hooks/alertmanager/", monitoring_apis.AlertmanagerHookApi.as_view(), name="api-hook-alertmanager"),
     path("status/", apis.StatusApi.as_view(), name="api-status"),
     path("lookup/", apis.LookupApi.as_view(), name="api-lookup"),
 ]

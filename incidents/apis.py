@@ -139,6 +139,7 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
             "severity",
             "status",
             "source",
+            "needs_scope",
             "started_at",
             "detected_at",
             "eta",

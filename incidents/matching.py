@@ -250,7 +250,8 @@ def covering_q(subject) -> Q:
     """Subject → scopes: incidents whose service/area/equipment scope covers ``subject`` (a ticket
     or a subscription; time, status and keywords aside). Needs ``subject.area`` (one query unless
     loaded)."""
-    q = Q()
+    # A held incident (``needs_scope``) covers nobody: its empty dimensions would cover everyone.
+    q = Q(needs_scope=False)
     for d in DIMENSIONS:
         q &= d.incidents_q(d.covering(subject))
     return q
@@ -281,6 +282,9 @@ class Scope:
     keywords: tuple[str, ...] = ()
     # Tickets opened at or after this are covered; None: no time window (known issues).
     since: datetime | None = None
+    # Held: the incident needs a scope from ops (``Incident.needs_scope``); it covers nothing until
+    # then, because its dimensions may be empty and an empty dimension means "everything".
+    held: bool = False
 
     @classmethod
     def build(
@@ -292,6 +296,7 @@ class Scope:
         areas: Iterable[Area] = (),
         equipment: Iterable[EquipmentModel] = (),
         keywords: Iterable[str] = (),
+        held: bool = False,
     ) -> Scope:
         return cls(
             services=Listed.of(services),
@@ -299,6 +304,7 @@ class Scope:
             equipment=Listed.of(equipment),
             keywords=tuple(normalise_keywords(keywords)),
             since=window_start(kind=kind, started_at=started_at),
+            held=held,
         )
 
     @classmethod
@@ -311,6 +317,7 @@ class Scope:
             areas=incident.areas.all(),
             equipment=incident.equipment.all(),
             keywords=incident.keywords,
+            held=incident.needs_scope,
         )
 
     # --- scope → subjects -----------------------------------------------------------------------
@@ -328,6 +335,8 @@ class Scope:
 
     def open_tickets(self) -> models.QuerySet[Ticket]:
         """The open tickets this scope covers now."""
+        if self.held:  # matches nothing, yet compiles to SQL (set-based callers embed it)
+            return Ticket.objects.filter(pk__isnull=True)
         qs = Ticket.objects.open().filter(self.covers_q())
         if self.since is not None:
             qs = qs.filter(created_at__gte=self.since)
@@ -335,6 +344,8 @@ class Scope:
 
     def subscriptions(self) -> models.QuerySet[Subscription]:
         """Active subscriptions in scope (keywords do not apply to subscriptions)."""
+        if self.held:  # matches nothing, yet compiles to SQL (set-based callers embed it)
+            return Subscription.objects.filter(pk__isnull=True)
         return Subscription.objects.filter(active=True).filter(self.covers_q(with_keywords=False))
 
     # --- reasons --------------------------------------------------------------------------------
@@ -401,6 +412,8 @@ def attach_matching_tickets(incident: Incident, *, scope: Scope) -> list[int]:
     linked by hand — are left as they are (``ON CONFLICT DO NOTHING``). Writes no per-ticket
     timeline entries (see "Timeline" above).
     """
+    if scope.held:
+        return []
     now = timezone.now()
     service_guessed = Q(service_source=Ticket.Source.TEXT)
     return _insert_select(

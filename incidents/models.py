@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.i18n import text_in
-from customers.models import Area, EquipmentModel, Service
+from customers.models import Area, EquipmentModel, Service, Subscription
 from tickets.models import Ticket
 
 
@@ -60,6 +62,10 @@ class Incident(models.Model):
     source = models.CharField(_("source"), max_length=24, choices=Source.choices, default=Source.MANUAL)
     # Set by monitoring (Alertmanager's group key) so a repeated webhook updates instead of duplicating.
     external_key = models.CharField(max_length=300, null=True, blank=True, unique=True)
+    # Monitoring raised it but its labels did not say (all) of where: matching is held (it links no
+    # ticket, covers no subscription, credits no one) until ops confirm a scope. An empty scope
+    # means "everything", so an unmapped alert must never be matched as it stands.
+    needs_scope = models.BooleanField(_("needs scope"), default=False)
 
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     detected_at = models.DateTimeField(_("detected"), default=timezone.now)
@@ -233,3 +239,193 @@ class IncidentTicketLink(models.Model):
     @property
     def attached(self) -> bool:
         return self.detached_at is None
+
+
+# --- monitoring intake (incidents/monitoring.py) ------------------------------------------------------
+
+
+class MonitoringReceiver(models.Model):
+    """One Alertmanager (or other monitoring) installation allowed to post to the webhook.
+
+    Only a SHA-256 of its bearer token is stored: the token is 256 random bits, so a fast hash is as
+    good as a slow one (nothing to brute-force) and keeps the per-request check cheap. The token is
+    shown once, when made (admin or ``manage.py monitoring_token``).
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    # The token's first characters, so admins can tell which one a system is configured with.
+    token_hint = models.CharField(_("token starts with"), max_length=8, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last delivery"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("monitoring receiver")
+        verbose_name_plural = _("monitoring receivers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScopeDimension(models.TextChoices):
+    SERVICE = "service", _("Service")
+    AREA = "area", _("Area")
+    EQUIPMENT = "equipment", _("Equipment model")
+
+
+class MonitoringLabelMap(models.Model):
+    """How an alert label says where a fault is: ``site=sthlm-dc1`` → area ``se-ab``.
+
+    A row with an empty ``value`` takes any value of the label as our code as it is (``service=email``
+    → service ``email``). A label named in some row whose value translates to no known code makes
+    the incident "needs scope"; labels named in no row (``alertname``, ``instance``) are ignored.
+    """
+
+    Dimension = ScopeDimension
+
+    label = models.CharField(_("label"), max_length=100)
+    value = models.CharField(
+        _("label value"), max_length=200, blank=True, help_text=_("Empty: any value, taken as our code.")
+    )
+    dimension = models.CharField(_("dimension"), max_length=10, choices=ScopeDimension.choices)
+    code = models.CharField(
+        _("our code"), max_length=60, blank=True, help_text=_("Empty when the label value is our code.")
+    )
+
+    class Meta:
+        ordering = ["label", "value"]
+        verbose_name = _("monitoring label mapping")
+        verbose_name_plural = _("monitoring label mappings")
+        constraints = [
+            models.UniqueConstraint(fields=["label", "value"], name="labelmap_label_value_unique"),
+            models.CheckConstraint(
+                condition=models.Q(dimension__in=[d.value for d in ScopeDimension]),
+                name="labelmap_dimension_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label}={self.value or '*'} → {self.dimension} {self.code or '(' + _('as is') + ')'}"
+
+    def clean(self) -> None:
+        if self.value and not self.code:
+            raise ValidationError({"code": _("Give our code for this label value.")})
+        if self.code:
+            model = {"service": Service, "area": Area, "equipment": EquipmentModel}[self.dimension]
+            if not model.objects.filter(code=self.code).exists():
+                raise ValidationError(
+                    {"code": _("No %(dimension)s has this code.") % {"dimension": self.dimension}}
+                )
+
+
+class MonitoringAlertGroup(models.Model):
+    """One Alertmanager group (its ``groupKey``) of one receiver, and the incident it currently drives.
+
+    ``digest`` is the last delivery's content, so a redelivered notification changes nothing. When
+    the group fires again after its incident was resolved, a new incident is declared (``generation``
+    counts them; it is part of the incident's ``external_key``).
+    """
+
+    receiver = models.ForeignKey(MonitoringReceiver, on_delete=models.PROTECT, related_name="groups")
+    group_key = models.TextField(_("group key"))
+    incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="alert_groups"
+    )
+    generation = models.PositiveIntegerField(default=0)
+    status = models.CharField(_("status"), max_length=10, blank=True)
+    digest = models.CharField(max_length=64, blank=True)
+    alerts = models.JSONField(_("alerts"), default=list, blank=True)
+    # Labels that named a dimension but translated to nothing: {"site": ["xyz"]}; "" key: alerts
+    # that carried no scope label at all.
+    unmapped = models.JSONField(_("labels that map to nothing"), default=dict, blank=True)
+    external_url = models.CharField(max_length=500, blank=True)
+    truncated_alerts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(_("last delivery"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("monitoring alert group")
+        verbose_name_plural = _("monitoring alert groups")
+        constraints = [
+            models.UniqueConstraint(fields=["receiver", "group_key"], name="alertgroup_receiver_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.group_key[:80]
+
+
+# --- compensation (incidents/compensation.py) --------------------------------------------------------
+
+
+class CompensationPolicy(models.Model):
+    """What an outage of a service is worth to a subscriber on a plan: per started day, capped."""
+
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="compensation_policies", verbose_name=_("service")
+    )
+    plan = models.CharField(_("plan"), max_length=10, choices=Subscription.Plan.choices)
+    min_outage_minutes = models.PositiveIntegerField(
+        _("minimum outage (minutes)"),
+        default=0,
+        help_text=_("Shorter outages give no credit."),
+    )
+    amount_per_day = models.DecimalField(
+        _("amount per started day"), max_digits=10, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    cap = models.DecimalField(
+        _("cap"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("Most one outage can give; empty: no cap."),
+    )
+    currency = models.CharField(
+        _("currency"), max_length=3, default="SEK", help_text=_("ISO 4217, e.g. SEK, EUR.")
+    )
+
+    class Meta:
+        ordering = ["service", "plan"]
+        verbose_name = _("compensation policy")
+        verbose_name_plural = _("compensation policies")
+        constraints = [
+            models.UniqueConstraint(fields=["service", "plan"], name="compensation_service_plan_unique"),
+            models.CheckConstraint(
+                condition=models.Q(amount_per_day__gte=0), name="compensation_amount_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} / {self.get_plan_display()}"
+
+
+class Credit(models.Model):
+    """A credit owed to a subscription for one resolved outage. Written only by
+    ``incidents.compensation.credits_compute`` (one INSERT … SELECT per incident)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="credits")
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="credits")
+    # Copied from the subscription: credit_for(customer) and the billing export read it directly.
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="credits")
+    policy = models.ForeignKey(CompensationPolicy, on_delete=models.SET_NULL, null=True, related_name="+")
+    outage_minutes = models.PositiveIntegerField(_("outage (minutes)"))
+    days = models.PositiveIntegerField(_("started days"))
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    created_at = models.DateTimeField(_("computed"), default=timezone.now)
+
+    class Meta:
+        ordering = ["incident", "id"]
+        verbose_name = _("credit")
+        verbose_name_plural = _("credits")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "subscription"], name="credit_incident_subscription_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "incident"], name="credit_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"

@@ -68,6 +68,7 @@ def public_active_incidents() -> list[Incident]:
 
     return list(
         Incident.objects.active()
+        .filter(needs_scope=False)  # unconfirmed monitoring alerts are not told to the public
         .prefetch_related(
             Prefetch(
                 "updates",

@@ -24,7 +24,7 @@ from core.errors import DomainError, NotFound
 from core.i18n import clean_texts
 from core.languages import LANGUAGE_CODES
 from customers.models import Area, EquipmentModel, Service, Subscription
-from incidents import matching
+from incidents import compensation, matching
 from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
 from incidents.signals import (
     announce_linked,
@@ -94,6 +94,7 @@ def incident_declare(
     source: str = Incident.Source.MANUAL,
     external_key: str | None = None,
     notify_customers: bool | None = None,
+    needs_scope: bool = False,
     actor,
 ) -> DeclareResult:
     """Declare an incident and link every open ticket its scope covers, in one transaction.
@@ -105,6 +106,8 @@ def incident_declare(
     ``incident_declared`` and, when tickets were linked, ``incident_linked`` (origin "auto"), inside
     the transaction. A repeated ``external_key`` is refused (``DomainError`` on "external_key").
     ``notify_customers`` (None: by kind) says whether affected customers are e-mailed.
+    With ``needs_scope`` (monitoring could not tell where) matching is held: nothing is linked until
+    ops confirm a scope (``incidents.monitoring.incident_confirm_scope``).
     """
     title = (title or "").strip()
     if not title:
@@ -124,6 +127,7 @@ def incident_declare(
                 severity=severity,
                 source=source,
                 external_key=external_key or None,
+                needs_scope=needs_scope,
                 started_at=started_at or now,
                 detected_at=now,
                 eta=eta,
@@ -151,6 +155,7 @@ def incident_declare(
         areas=areas,
         equipment=equipment,
         keywords=incident.keywords,
+        held=needs_scope,
     )
     # After the incident and its scope are written, before matching: see matching.py.
     matching.lock_for_declaration()
@@ -299,6 +304,7 @@ def incident_resolve(*, incident: Incident, actor, message: dict | str | None = 
     incident.resolved_at = now
     incident.updated_at = now
     incident.save(update_fields=["status", "resolved_at", "updated_at"])
+    compensation.credits_compute(incident)  # outages: one credit per affected subscription
     incident_resolved.send(sender=Incident, incident=incident, actor=actor)
     close_the_loop_on_commit(incident.pk)
     return incident

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents import views
+from incidents import monitoring_views, views
 
 app_name = "incidents"
 urlpatterns = [
@@ -16,6 +16,11 @@ urlpatterns = [
     path("ops/incidents/<int:pk>/updates/", views.incident_post_update, name="post_update"),
     path("ops/incidents/<int:pk>/resolve/", views.incident_resolve, name="resolve"),
     path("ops/incidents/<int:pk>/tickets/", views.incident_link_ticket, name="link_ticket"),
+    path(
+        "ops/incidents/<int:pk>/scope/confirm/",
+        monitoring_views.incident_confirm_scope,
+        name="confirm_scope",
+    ),
     path(
         "ops/incidents/<int:pk>/tickets/<str:reference>/detach/",
         views.incident_detach_ticket,

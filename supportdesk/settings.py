@@ -160,6 +160,14 @@ HEARTBEAT_MAX_AGE = env.int("HEARTBEAT_MAX_AGE", default=60)
 # Tickets opened this long before an incident started are still explained by it (not known-issues).
 INCIDENT_LOOKBACK = timedelta(hours=env.float("INCIDENT_LOOKBACK_HOURS", default=4))
 
+# What an Alertmanager "resolved" notification does to its incident (read by incidents/monitoring.py
+# on each delivery): "resolve" resolves it (customers told, credits computed, from the alert's own
+# word); "monitoring" moves it to status monitoring with an internal note, for ops to confirm and
+# resolve by hand — for shops whose alerts flap or do not yet deserve the customer's trust.
+MONITORING_RESOLVED_ACTION = env.str("MONITORING_RESOLVED_ACTION", default="resolve")
+if MONITORING_RESOLVED_ACTION not in ("resolve", "monitoring"):
+    raise ImproperlyConfigured("MONITORING_RESOLVED_ACTION must be 'resolve' or 'monitoring'.")
+
 # --- Auth --------------------------------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -8,6 +8,7 @@ tests need Chromium (and Playwright). Locally they skip, saying what is missing;
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,8 @@ def pytest_collection_modifyitems(config, items):
         missing["redis"] = missing["worker"] = "REDIS_URL is unset or Redis does not answer"
     if why := _browser_missing():
         missing["browser"] = why
+    if not shutil.which("prometheus-alertmanager"):
+        missing["alertmanager"] = "Debian's prometheus-alertmanager is not installed"
     needed = {m for item in items for m in missing if item.get_closest_marker(m)}
     if needed and REQUIRE_SERVICES:
         raise pytest.UsageError(

@@ -26,7 +26,7 @@ SETTINGS_VARS = (
     "DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER", "CONN_MAX_AGE", "HEARTBEAT_INTERVAL",
     "HEARTBEAT_MAX_AGE", "INCIDENT_LOOKBACK_HOURS", "DATA_UPLOAD_MAX_MEMORY_SIZE", "EMAIL_BACKEND",
     "EMAIL_HOST", "EMAIL_PORT", "DEFAULT_FROM_EMAIL", "LOG_LEVEL", "SECURE_SSL_REDIRECT",
-    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_SECONDS", "MONITORING_RESOLVED_ACTION",
 )  # fmt: skip
 
 READ_SETTINGS = """
@@ -127,6 +127,12 @@ def test_a_malformed_number_fails_loudly_instead_of_falling_back():
     proc = _run(["-c", READ_SETTINGS], CONN_MAX_AGE="sixty")
     assert proc.returncode != 0
     assert "ValueError" in proc.stderr
+
+
+def test_an_unknown_monitoring_resolved_action_fails_loudly():
+    proc = _run(["-c", READ_SETTINGS], MONITORING_RESOLVED_ACTION="close")
+    assert proc.returncode != 0
+    assert "MONITORING_RESOLVED_ACTION" in proc.stderr
 
 
 def test_production_turns_debug_off_and_cookies_secure():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.apps import apps
 from django.contrib.auth.models import Group, User
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from core import roles
 from customers.models import Customer, CustomerPhone, Subscription
-from incidents.models import Incident
+from incidents.models import CompensationPolicy, Incident, MonitoringLabelMap
 from incidents.services import incident_declare
 from supportdesk.seeding.bulk import Out, ScaleResult, load_scale_data, quiet
 from supportdesk.seeding.catalogue import KNOWN_DEFECT_EQUIPMENT, Catalogue, ensure_catalogue
@@ -409,6 +410,38 @@ def ensure_demo_tickets(
     return opened
 
 
+# --- Compensation policies and monitoring label mappings -----------------------------------------
+
+# Demo compensation (per started day, in SEK; one currency per policy, see README "Compensation"):
+# service → ((private min minutes, per day, cap), (business min minutes, per day, cap)).
+DEMO_COMPENSATION = {
+    "broadband": ((240, "50.00", "500.00"), (60, "300.00", "3000.00")),
+    "dsl": ((240, "40.00", "400.00"), (60, "250.00", "2500.00")),
+    "email": ((480, "20.00", "200.00"), (120, "150.00", "1500.00")),
+    "voip": ((240, "30.00", "300.00"), (60, "200.00", "2000.00")),
+}
+# Alert labels that carry our own codes as they are (Alertmanager rules can add them per target).
+DEMO_LABEL_MAPS = (("service", "service"), ("area", "area"), ("cpe", "equipment"))
+
+
+def ensure_demo_compensation_and_monitoring(cat: Catalogue) -> None:
+    """Compensation policies and label mappings an admin would start from; left alone if edited."""
+    for code, plans in DEMO_COMPENSATION.items():
+        for plan, (minutes, per_day, cap) in zip(("private", "business"), plans, strict=True):
+            CompensationPolicy.objects.get_or_create(
+                service=cat.services[code],
+                plan=plan,
+                defaults={
+                    "min_outage_minutes": minutes,
+                    "amount_per_day": Decimal(per_day),
+                    "cap": Decimal(cap),
+                    "currency": "SEK",
+                },
+            )
+    for label, dimension in DEMO_LABEL_MAPS:
+        MonitoringLabelMap.objects.get_or_create(label=label, value="", defaults={"dimension": dimension})
+
+
 # --- Flush and the whole demo ---------------------------------------------------------------------
 
 DESK_APPS = ("notifications", "incidents", "tickets", "customers")
@@ -459,6 +492,7 @@ def seed_demo(
         cat = ensure_catalogue()
         users = ensure_demo_users(stdout)
         demo = ensure_demo_customers(cat, users)
+        ensure_demo_compensation_and_monitoring(cat)
     stdout(
         f"  catalogue: {len(cat.services)} services, {len(cat.areas)} areas, {len(cat.equipment)} equipment models"
     )
