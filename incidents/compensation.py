@@ -122,24 +122,33 @@ class CustomerCredit:
     subscriptions: int
 
 
-def credit_for(*, incident: Incident, customer: Customer) -> CustomerCredit | None:
-    """The customer's credit for the incident (summed over their affected subscriptions), or None.
+def credits_for_customers(*, incident: Incident, customer_ids: list[int]) -> dict[int, CustomerCredit]:
+    """Each listed customer's credit for the incident (summed over their affected subscriptions).
 
-    One query. A customer's subscriptions share a currency in practice (one country's policies);
-    should they not, the currency covering most subscriptions is given.
+    One query for any number of customers (the outbox renders "it's fixed" mails in chunks). A
+    customer's subscriptions share a currency in practice (one country's policies); should they
+    not, the currency covering most subscriptions is given.
     """
-    rows = list(
-        Credit.objects.filter(incident=incident, customer=customer)
-        .values("currency")
+    rows = (
+        Credit.objects.filter(incident=incident, customer_id__in=customer_ids)
+        .values("customer_id", "currency")
         .annotate(total=Sum("amount"), n=Count("id"), days=Max("days"))
-        .order_by("-n", "currency")
+        .order_by("customer_id", "-n", "currency")
     )
-    if not rows:
-        return None
-    top = rows[0]
-    return CustomerCredit(
-        amount=top["total"], currency=top["currency"], days=top["days"], subscriptions=top["n"]
-    )
+    credits: dict[int, CustomerCredit] = {}
+    for row in rows:
+        credits.setdefault(
+            row["customer_id"],
+            CustomerCredit(
+                amount=row["total"], currency=row["currency"], days=row["days"], subscriptions=row["n"]
+            ),
+        )
+    return credits
+
+
+def credit_for(*, incident: Incident, customer: Customer) -> CustomerCredit | None:
+    """The customer's credit for the incident, or None. One query."""
+    return credits_for_customers(incident=incident, customer_ids=[customer.pk]).get(customer.pk)
 
 
 def credits_of(incident: Incident):

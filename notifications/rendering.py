@@ -21,6 +21,7 @@ from django.utils import dateformat, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 
+from incidents.compensation import credits_for_customers
 from incidents.models import Incident
 from notifications.models import Notification
 from tickets.models import TicketEvent
@@ -39,13 +40,11 @@ class Credit:
 
 
 def compensation_credits(incident: Incident, customer_ids: list[int]) -> dict[int, Credit]:
-    """The compensation credit each customer gets for ``incident``, for the "it's fixed" mail.
-
-    TODO(lead): wire to the compensation credits of issue 8 (incident resolve) once they exist: one
-    query for the chunk's customers, returning {customer_id: Credit(amount, currency)}. Until then no
-    credit is named; the template says nothing about credits when there is none.
-    """
-    return {}
+    """The compensation credit each customer gets for ``incident``, for the "it's fixed" mail: one
+    query for the chunk's customers (``incidents.compensation``, written when the outage was
+    resolved). A customer without one gets no mention of credits."""
+    found = credits_for_customers(incident=incident, customer_ids=customer_ids)
+    return {cid: Credit(amount=c.amount, currency=c.currency) for cid, c in found.items()}
 
 
 # --- links -------------------------------------------------------------------------------------

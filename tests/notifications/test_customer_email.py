@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents.models import CompensationPolicy
 from incidents.services import incident_post_update, incident_resolve
 from notifications import outbox, rendering
 from notifications.models import Notification
@@ -176,6 +178,27 @@ def test_resolving_says_sorry_to_those_told_and_names_no_credit_when_there_is_no
     assert len(smtp.messages) == 3
     text, _ = text_and_html(smtp.to("en@example.com")[0])
     assert "sorry" in text and "credit" not in text
+
+
+def test_resolving_an_outage_names_each_customers_compensation_credit(
+    smtp, outage, ops, django_capture_on_commit_callbacks
+):
+    CompensationPolicy.objects.create(
+        service=factories.ServiceFactory(code="broadband"),
+        plan="private",
+        min_outage_minutes=60,
+        amount_per_day=Decimal("50.00"),
+        cap=Decimal("200.00"),
+        currency="SEK",
+    )
+    incident = outage["declare"](started_at=timezone.now() - timedelta(days=2, hours=3))
+    smtp.messages.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_resolve(incident=incident, actor=ops)
+    text, html = text_and_html(smtp.to("en@example.com")[0])
+    assert "we credit 150.00 SEK" in text  # three started days at 50
+    assert "150.00 SEK" in html
+    assert "quiet@example.com" not in {m["To"] for m in smtp.messages}
 
 
 def test_delivering_twice_sends_each_message_once(smtp, outage):
