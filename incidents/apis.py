@@ -73,6 +73,36 @@ def _choice(choices, **kwargs) -> serializers.CharField:
     return serializers.CharField(validators=[valid], help_text=f"One of: {', '.join(values)}.", **kwargs)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": 3},
+            {"type": "string", "enum": ["minor", "major", "critical"]},
+        ],
+        "description": "minor, major or critical (or 1, 2, 3).",
+    }
+)
+class SeverityField(serializers.Field):
+    """``minor`` / ``major`` / ``critical``, or 1–3 (as the API contract says); stored as 1–3."""
+
+    NAMES = {"minor": 1, "major": 2, "critical": 3}
+
+    def to_internal_value(self, data) -> int:
+        if isinstance(data, bool):  # True is an int in Python; not a severity
+            data = str(data)
+        if isinstance(data, str):
+            value = data.strip().lower()
+            if value in self.NAMES:
+                return self.NAMES[value]
+            data = int(value) if value.isdigit() else value
+        if isinstance(data, int) and data in Incident.Severity.values:
+            return data
+        raise serializers.ValidationError(_("Severity is minor, major or critical (or 1, 2, 3)."))
+
+    def to_representation(self, value) -> int:
+        return int(value)
+
+
 def _codes(model, **kwargs) -> serializers.SlugRelatedField:
     return serializers.SlugRelatedField(
         slug_field="code", queryset=model.objects.all(), many=True, required=False, **kwargs
@@ -91,13 +121,16 @@ class ScopeInputSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=100), required=False, max_length=50, default=list
     )
     started_at = serializers.DateTimeField(required=False)
+    affects_everyone = serializers.BooleanField(
+        default=False,
+        help_text="Required (true) when no service, area, equipment or keyword is given: "
+        "the incident then covers every customer.",
+    )
 
 
 class DeclareInputSerializer(ScopeInputSerializer):
     title = serializers.CharField(max_length=200)
-    severity = serializers.IntegerField(
-        min_value=1, max_value=3, default=Incident.Severity.MAJOR, help_text="1 minor, 2 major, 3 critical."
-    )
+    severity = SeverityField(default=Incident.Severity.MAJOR)
     public_message = LocalizedTextField()
     agent_script = LocalizedTextField(required=False, allow_null=True)
     workaround = LocalizedTextField(required=False, allow_null=True)
@@ -194,6 +227,9 @@ class SubscriptionBriefSerializer(serializers.Serializer):
 class PreviewOutputSerializer(serializers.Serializer):
     linked_tickets = serializers.IntegerField(source="ticket_count")
     affected_subscriptions = serializers.IntegerField(source="subscription_count")
+    scope_empty = serializers.BooleanField(
+        help_text="No dimension given: declaring needs affects_everyone=true."
+    )
     tickets = TicketBriefSerializer(many=True)
     subscriptions = SubscriptionBriefSerializer(many=True)
 
@@ -391,6 +427,7 @@ class IncidentCollectionApi(APIView):
             eta=data.get("eta"),
             description=data["description"],
             notify_customers=data.get("notify_customers"),
+            affects_everyone=data["affects_everyone"],
             actor=request.user,
             **_scope_kwargs(data),
         )

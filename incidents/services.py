@@ -44,6 +44,9 @@ from tickets.services import (
 log = logging.getLogger(__name__)
 
 PREVIEW_SAMPLE = 10
+# A start "in the future" within this margin is clock skew between the ops person's machine and ours,
+# not a planned start; beyond it only planned maintenance may start later.
+START_SKEW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class ScopeChangeResult:
 class Preview:
     ticket_count: int
     subscription_count: int
+    # No dimension named: declaring it needs an explicit "affects every customer".
+    scope_empty: bool = False
     tickets: list[Ticket] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
 
@@ -73,6 +78,41 @@ def _validate_common(*, kind: str | None = None, severity: int | None = None) ->
         raise DomainError(_("Unknown kind."), field="kind")
     if severity is not None and severity not in Incident.Severity.values:
         raise DomainError(_("Severity is 1 (minor), 2 (major) or 3 (critical)."), field="severity")
+
+
+def scope_is_empty(*, services, areas, equipment, keywords) -> bool:
+    """No dimension named: the scope covers every customer (see ``incidents.matching``)."""
+    return not (list(services) or list(areas) or list(equipment) or matching.normalise_keywords(keywords))
+
+
+def _validate_declaration(
+    *,
+    kind: str,
+    services: list,
+    areas: list,
+    equipment: list,
+    keywords: Sequence[str],
+    affects_everyone: bool,
+    started_at: datetime,
+    eta: datetime | None,
+    now: datetime,
+) -> None:
+    """The guards a declaration passes wherever it comes from (form, API, webhook)."""
+    if not affects_everyone and scope_is_empty(
+        services=services, areas=areas, equipment=equipment, keywords=keywords
+    ):
+        # An empty scope links every open ticket and alerts every agent: only on purpose.
+        raise DomainError(
+            _(
+                "The scope names no service, area, equipment or keyword, so it covers every customer. "
+                "Narrow the scope, or confirm that it affects every customer."
+            ),
+            field="affects_everyone",
+        )
+    if started_at > now + START_SKEW and kind != Incident.Kind.MAINTENANCE:
+        raise DomainError(_("Only planned maintenance can start in the future."), field="started_at")
+    if eta is not None and eta <= started_at:
+        raise DomainError(_("Expected fixed must be after the start."), field="eta")
 
 
 @transaction.atomic
@@ -94,6 +134,7 @@ def incident_declare(
     source: str = Incident.Source.MANUAL,
     external_key: str | None = None,
     notify_customers: bool | None = None,
+    affects_everyone: bool = False,
     actor,
 ) -> DeclareResult:
     """Declare an incident and link every open ticket its scope covers, in one transaction.
@@ -105,6 +146,10 @@ def incident_declare(
     ``incident_declared`` and, when tickets were linked, ``incident_linked`` (origin "auto"), inside
     the transaction. A repeated ``external_key`` is refused (``DomainError`` on "external_key").
     ``notify_customers`` (None: by kind) says whether affected customers are e-mailed.
+
+    Refused (``DomainError`` naming the field) before anything is written: an empty scope unless
+    ``affects_everyone`` says so on purpose ("affects_everyone"); a start in the future unless the
+    kind is maintenance ("started_at"); an ETA not after the start ("eta").
     """
     title = (title or "").strip()
     if not title:
@@ -116,6 +161,22 @@ def incident_declare(
         raise DomainError(_("An incident with this external key exists."), field="external_key")
     now = timezone.now()
     services, areas, equipment = list(services), list(areas), list(equipment)
+    texts = {
+        "public_message": clean_texts(public_message, name="public_message", required=True),
+        "agent_script": clean_texts(agent_script, name="agent_script"),
+        "workaround": clean_texts(workaround, name="workaround"),
+    }
+    _validate_declaration(
+        kind=kind,
+        services=services,
+        areas=areas,
+        equipment=equipment,
+        keywords=keywords,
+        affects_everyone=affects_everyone,
+        started_at=started_at or now,
+        eta=eta,
+        now=now,
+    )
     try:
         with transaction.atomic():  # a concurrent twin with the same external key loses cleanly
             incident = Incident.objects.create(
@@ -128,9 +189,7 @@ def incident_declare(
                 detected_at=now,
                 eta=eta,
                 description=description or "",
-                public_message=clean_texts(public_message, name="public_message", required=True),
-                agent_script=clean_texts(agent_script, name="agent_script"),
-                workaround=clean_texts(workaround, name="workaround"),
+                **texts,
                 keywords=matching.normalise_keywords(keywords),
                 notify_customers=Incident.notifies_customers_by_default(kind)
                 if notify_customers is None
@@ -398,6 +457,7 @@ def incident_preview(
     """What declaring this scope would touch: open tickets it would link and active subscriptions
     it covers, counted, with a sample of each. Writes nothing."""
     _validate_common(kind=kind)
+    services, areas, equipment = list(services), list(areas), list(equipment)
     scope = matching.Scope.build(
         kind=kind,
         started_at=started_at or timezone.now(),
@@ -409,6 +469,7 @@ def incident_preview(
     tickets = scope.open_tickets()
     subscriptions = scope.subscriptions()
     return Preview(
+        scope_empty=scope_is_empty(services=services, areas=areas, equipment=equipment, keywords=keywords),
         ticket_count=tickets.count(),
         subscription_count=subscriptions.count(),
         tickets=list(tickets.select_related("customer", "service", "area").order_by("-created_at")[:sample]),
