@@ -23,7 +23,7 @@ from core.languages import LANGUAGE_CODES
 from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
 from customers.models import Area, EquipmentModel, Service
 from incidents import selectors, services
-from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
+from incidents.models import INACTIVE_STATUSES, Incident, IncidentTicketLink, IncidentUpdate
 from tickets.models import Ticket
 
 OPS_ROLES = (OPS, ADMIN)
@@ -256,7 +256,7 @@ class ScopeChangeOutputSerializer(IncidentOutputSerializer):
 class UpdateInputSerializer(serializers.Serializer):
     message = LocalizedTextField()
     public = serializers.BooleanField(default=True)
-    status = _choice([c for c in Incident.Status.choices if c[0] != Incident.Status.RESOLVED], required=False)
+    status = _choice([c for c in Incident.Status.choices if c[0] not in INACTIVE_STATUSES], required=False)
     eta = serializers.DateTimeField(required=False)
     reply_to_tickets = serializers.BooleanField(
         default=False,
@@ -276,6 +276,28 @@ class PostedUpdateOutputSerializer(IncidentUpdateOutputSerializer):
 
 class ResolveInputSerializer(serializers.Serializer):
     message = LocalizedTextField(required=False, allow_null=True)
+
+
+class WithdrawInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, help_text="Why it was declared by mistake (kept).")
+
+
+class WithdrawOutputSerializer(IncidentOutputSerializer):
+    detached_tickets = serializers.IntegerField(read_only=True)
+
+    class Meta(IncidentOutputSerializer.Meta):
+        fields = [*IncidentOutputSerializer.Meta.fields, "detached_tickets"]
+
+
+class ReopenInputSerializer(serializers.Serializer):
+    message = LocalizedTextField(required=False, allow_null=True)
+
+
+class ReopenOutputSerializer(IncidentOutputSerializer):
+    linked_tickets = serializers.IntegerField(read_only=True)
+
+    class Meta(IncidentOutputSerializer.Meta):
+        fields = [*IncidentOutputSerializer.Meta.fields, "linked_tickets"]
 
 
 class LinkOutputSerializer(serializers.ModelSerializer):
@@ -491,6 +513,41 @@ class IncidentResolveApi(APIView):
             incident=incident, actor=request.user, message=body.validated_data.get("message")
         )
         return Response(IncidentOutputSerializer(incident).data)
+
+
+class IncidentWithdrawApi(APIView):
+    """Withdraw an incident declared by mistake: its links are detached (kept as rows), it leaves the
+    status page and customers' pages, agents are told live."""
+
+    permission_classes = [HasRole.of(*OPS_ROLES)]
+
+    @extend_schema(request=WithdrawInputSerializer, responses=WithdrawOutputSerializer)
+    def post(self, request, pk: int):
+        incident = _incident(pk)
+        body = WithdrawInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = services.incident_withdraw(
+            incident=incident, actor=request.user, reason=body.validated_data["reason"]
+        )
+        incident.detached_tickets = result.detached_count
+        return Response(WithdrawOutputSerializer(incident).data)
+
+
+class IncidentReopenApi(APIView):
+    """Reopen a resolved incident: active again, re-matched set-based, agents alerted."""
+
+    permission_classes = [HasRole.of(*OPS_ROLES)]
+
+    @extend_schema(request=ReopenInputSerializer, responses=ReopenOutputSerializer)
+    def post(self, request, pk: int):
+        incident = _incident(pk)
+        body = ReopenInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = services.incident_reopen(
+            incident=incident, actor=request.user, message=body.validated_data.get("message")
+        )
+        incident.linked_tickets = result.linked_count
+        return Response(ReopenOutputSerializer(incident).data)
 
 
 class IncidentScopeApi(APIView):

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.languages import LANGUAGE_CODES
 from customers.models import Area, EquipmentModel, Service
-from incidents.models import Incident
+from incidents.models import INACTIVE_STATUSES, Incident
 
 LANGUAGE_LABELS = (("sv", _("Swedish")), ("fi", _("Finnish")), ("en", _("English")))
 
@@ -126,7 +126,7 @@ class UpdateForm(forms.Form):
         label=_("Status"),
         required=False,
         choices=[("", _("unchanged"))]
-        + [c for c in Incident.Status.choices if c[0] != Incident.Status.RESOLVED],
+        + [c for c in Incident.Status.choices if c[0] not in INACTIVE_STATUSES],
     )
     eta = forms.DateTimeField(
         label=_("Expected fixed"),

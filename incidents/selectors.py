@@ -10,7 +10,7 @@ from django.db import models
 from customers.models import Customer
 from customers.phones import phone_candidates
 from incidents.matching import covering_q
-from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
+from incidents.models import INACTIVE_STATUSES, Incident, IncidentTicketLink, IncidentUpdate
 from tickets.models import Ticket
 
 
@@ -18,7 +18,7 @@ def active_incidents_for_ticket(ticket: Ticket) -> list[IncidentTicketLink]:
     """The ticket's attached links to active incidents, with their incidents, most severe first."""
     return list(
         IncidentTicketLink.objects.filter(ticket=ticket, detached_at__isnull=True)
-        .exclude(incident__status=Incident.Status.RESOLVED)
+        .exclude(incident__status__in=INACTIVE_STATUSES)
         .select_related("incident")
         .order_by("-incident__severity", "-incident__started_at")
     )
@@ -57,6 +57,16 @@ def recently_resolved(*, days: int = 3) -> models.QuerySet[Incident]:
     since = timezone.now() - timezone.timedelta(days=days)
     return Incident.objects.filter(status=Incident.Status.RESOLVED, resolved_at__gte=since).order_by(
         "-resolved_at"
+    )
+
+
+def recently_withdrawn(*, days: int = 14) -> models.QuerySet[Incident]:
+    """For operations' own history only: never shown to customers."""
+    from django.utils import timezone
+
+    since = timezone.now() - timezone.timedelta(days=days)
+    return Incident.objects.filter(status=Incident.Status.WITHDRAWN, updated_at__gte=since).order_by(
+        "-updated_at"
     )
 
 
@@ -116,7 +126,7 @@ def caller_overview(customer: Customer) -> dict:
     )
     links = list(
         IncidentTicketLink.objects.filter(ticket__in=open_tickets, detached_at__isnull=True)
-        .exclude(incident__status=Incident.Status.RESOLVED)
+        .exclude(incident__status__in=INACTIVE_STATUSES)
         .select_related("incident")
     )
     incidents = {i.pk: i for i in active_incidents_for_customer(customer)}
@@ -155,6 +165,7 @@ def public_incidents_of(ticket: Ticket) -> list[Incident]:
     """The incidents attached to a ticket, with their public updates newest first, for its customer."""
     return list(
         Incident.objects.filter(links__ticket=ticket, links__detached_at__isnull=True)
+        .exclude(status=Incident.Status.WITHDRAWN)  # declared by mistake: never shown to a customer
         .prefetch_related(
             models.Prefetch(
                 "updates", queryset=IncidentUpdate.objects.filter(public=True).order_by("-created_at")

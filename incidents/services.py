@@ -32,6 +32,7 @@ from incidents.signals import (
     incident_resolved,
     incident_tickets_kept_open,
     incident_updated,
+    incident_withdrawn,
 )
 from tickets.models import Ticket, TicketEvent
 from tickets.services import (
@@ -303,6 +304,10 @@ def incident_post_update(
         raise DomainError(_("Unknown status."), field="status")
     if status == Incident.Status.RESOLVED:
         raise DomainError(_("Resolve the incident to mark it resolved."), field="status")
+    if status == Incident.Status.WITHDRAWN:
+        raise DomainError(_("Withdraw the incident to mark it withdrawn."), field="status")
+    if incident.is_withdrawn:
+        raise DomainError(_("This incident was withdrawn."), field="status")
     if status is not None and not incident.is_active:
         raise DomainError(_("This incident is resolved."), field="status")
     now = timezone.now()
@@ -361,6 +366,96 @@ def incident_resolve(*, incident: Incident, actor, message: dict | str | None = 
     incident_resolved.send(sender=Incident, incident=incident, actor=actor)
     close_the_loop_on_commit(incident.pk)
     return incident
+
+
+@dataclass(frozen=True)
+class WithdrawResult:
+    incident: Incident
+    detached_count: int
+
+
+@transaction.atomic
+def incident_withdraw(*, incident: Incident, actor, reason: str) -> WithdrawResult:
+    """Withdraw an incident declared by mistake (active or resolved; not twice).
+
+    Guarantees, in one transaction: every attached link is detached set-based (one UPDATE, whatever
+    the number; rows stay, with who, when and ``reason``), automatic and hand-made alike, since the
+    incident explains nothing; the incident leaves the status page, customers' pages, look-ups,
+    banners and matching (``Incident.objects.active()``); an internal update records who withdrew it
+    and why (the audit trail stays). Takes the matching lock, so no ticket matched concurrently is
+    linked after this commits. Sends ``incident_withdrawn`` (agents are told live).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Say why the incident is withdrawn."), field="reason")
+    incident = _locked(incident)
+    if incident.is_withdrawn:
+        raise DomainError(_("This incident was already withdrawn."), field="status")
+    matching.lock_for_declaration()
+    now = timezone.now()
+    detached = IncidentTicketLink.objects.filter(incident=incident, detached_at__isnull=True).update(
+        detached_at=now, detached_by=actor, detach_reason=reason[:300]
+    )
+    IncidentUpdate.objects.create(
+        incident=incident,
+        public=False,
+        message=clean_texts(reason[:5000], name="reason"),
+        status=Incident.Status.WITHDRAWN,
+        author=actor,
+        created_at=now,
+    )
+    incident.status = Incident.Status.WITHDRAWN
+    incident.updated_at = now
+    incident.save(update_fields=["status", "updated_at"])
+    incident_withdrawn.send(
+        sender=Incident, incident=incident, actor=actor, reason=reason, detached_count=detached
+    )
+    return WithdrawResult(incident=incident, detached_count=detached)
+
+
+@transaction.atomic
+def incident_reopen(*, incident: Incident, actor, message: dict | str | None = None) -> DeclareResult:
+    """Reopen a resolved incident: the fault is back.
+
+    Guarantees, in one transaction: the incident is active again (investigating, no ``resolved_at``)
+    with a public update saying so (``message`` when given); it re-matches set-based as a declaration
+    does (matching lock, one INSERT…SELECT): open tickets its scope covers now are linked, links the
+    system detached come back, links a person detached stay detached. Sends ``incident_updated``
+    with the update (agents are alerted) and ``incident_linked`` for the links. A withdrawn or
+    active incident is refused.
+    """
+    incident = _locked(incident)
+    if incident.status != Incident.Status.RESOLVED:
+        raise DomainError(_("Only a resolved incident can be reopened."), field="status")
+    now = timezone.now()
+    texts = clean_texts(message, name="message") or {"en": "Reopened: the fault is back."}
+    update = IncidentUpdate.objects.create(
+        incident=incident,
+        public=True,
+        message=texts,
+        status=Incident.Status.INVESTIGATING,
+        author=actor,
+        created_at=now,
+    )
+    incident.status = Incident.Status.INVESTIGATING
+    incident.resolved_at = None
+    incident.updated_at = now
+    incident.save(update_fields=["status", "resolved_at", "updated_at"])
+    scope = matching.Scope.of(incident)
+    matching.lock_for_declaration()  # after the status is written: see matching.py
+    reattached = matching.reattach_system_detached(incident, scope=scope)
+    ticket_ids = matching.attach_matching_tickets(incident, scope=scope)
+    affected = scope.subscriptions().count()
+    incident_updated.send(sender=Incident, incident=incident, actor=actor, update=update, scope_changed=False)
+    announce_linked(
+        incident=incident,
+        ticket_ids=reattached + ticket_ids,
+        origin=IncidentTicketLink.Origin.AUTO,
+        actor=actor,
+    )
+    return DeclareResult(
+        incident=incident, linked_count=len(ticket_ids) + len(reattached), affected_subscriptions=affected
+    )
 
 
 def _overwrite(link: IncidentTicketLink, values: dict) -> IncidentTicketLink:

@@ -15,6 +15,8 @@ urlpatterns = [
     path("ops/incidents/<int:pk>/", views.incident_detail, name="detail"),
     path("ops/incidents/<int:pk>/updates/", views.incident_post_update, name="post_update"),
     path("ops/incidents/<int:pk>/resolve/", views.incident_resolve, name="resolve"),
+    path("ops/incidents/<int:pk>/withdraw/", views.incident_withdraw, name="withdraw"),
+    path("ops/incidents/<int:pk>/reopen/", views.incident_reopen, name="reopen"),
     path("ops/incidents/<int:pk>/tickets/", views.incident_link_ticket, name="link_ticket"),
     path(
         "ops/incidents/<int:pk>/tickets/<str:reference>/detach/",

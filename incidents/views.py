@@ -23,6 +23,7 @@ from customers.models import Customer
 from incidents import selectors, services
 from incidents.forms import DeclareForm, ScopeForm, UpdateForm
 from incidents.models import Incident, IncidentUpdate
+from tickets.models import Ticket
 from tickets.selectors import get_ticket_for
 
 STAFF = STAFF_ROLES
@@ -80,6 +81,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         {
             "active": active.order_by("-severity", "-started_at"),
             "resolved": selectors.recently_resolved(days=14)[:50],
+            "withdrawn": selectors.recently_withdrawn(days=14)[:50],
             "can_declare": has_role(request.user, *OPS_ROLES),
         },
     )
@@ -213,12 +215,70 @@ def incident_post_update(request: HttpRequest, pk: int) -> HttpResponse:
 def incident_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(Incident, pk=pk)
     message = {lang: request.POST.get(f"message_{lang}", "") for lang in LANGUAGE_CODES}
+    if request.POST.get("confirm") != "yes":
+        # Resolving tells agents and customers it is over: first show what it touches, then act.
+        return render(
+            request,
+            "incidents/resolve_confirm.html",
+            {
+                "incident": incident,
+                "message": message,
+                "open_linked": selectors.incident_tickets(incident)
+                .filter(ticket__in=Ticket.objects.open())
+                .count(),
+            },
+        )
     try:
         services.incident_resolve(incident=incident, actor=request.user, message=message)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Incident resolved."))
+    return redirect("incidents:detail", pk)
+
+
+@require_POST
+@role_required(*OPS_ROLES)
+def incident_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=pk)
+    try:
+        result = services.incident_withdraw(
+            incident=incident, actor=request.user, reason=request.POST.get("reason", "")
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Incident withdrawn: %(count)d ticket detached.",
+                "Incident withdrawn: %(count)d tickets detached.",
+                result.detached_count,
+            )
+            % {"count": result.detached_count},
+        )
+    return redirect("incidents:detail", pk)
+
+
+@require_POST
+@role_required(*OPS_ROLES)
+def incident_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=pk)
+    message = {lang: request.POST.get(f"message_{lang}", "") for lang in LANGUAGE_CODES}
+    try:
+        result = services.incident_reopen(incident=incident, actor=request.user, message=message)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Incident reopened: %(count)d more open ticket linked.",
+                "Incident reopened: %(count)d more open tickets linked.",
+                result.linked_count,
+            )
+            % {"count": result.linked_count},
+        )
     return redirect("incidents:detail", pk)
 
 
