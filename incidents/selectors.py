@@ -173,3 +173,59 @@ def public_incidents_of(ticket: Ticket) -> list[Incident]:
         )
         .order_by("-started_at")
     )
+
+
+# --- the declare form's pickers ------------------------------------------------------------------
+
+PICKER_LIMIT = 15
+
+
+def area_cards(areas) -> list:
+    """Areas as a picker shows them: each with ``trail`` (its ancestors' names, root first) and
+    ``below`` (how many areas its subtree holds besides itself) — a region visibly covers its
+    subtree. Two queries whatever the number of areas."""
+    from django.db.models import Count, Q
+
+    from customers.models import Area
+
+    areas = list(areas)
+    if not areas:
+        return []
+    # One pass over the area table: per picked area, how many lie in its subtree (itself included).
+    subtree = Area.objects.aggregate(
+        **{f"a{a.pk}": Count("pk", filter=Q(path__startswith=a.path)) for a in areas}
+    )
+    ancestor_codes = {code for a in areas for code in a.path.strip("/").split("/")[:-1]}
+    names = dict(Area.objects.filter(code__in=ancestor_codes).values_list("code", "name"))
+    for area in areas:
+        area.below = max(0, (subtree.get(f"a{area.pk}") or 1) - 1)
+        area.trail = [names.get(code, code) for code in area.path.strip("/").split("/")[:-1]]
+    return areas
+
+
+def search_areas(q: str, *, limit: int = PICKER_LIMIT) -> list:
+    """Areas whose name or code contains ``q`` — a place name or a postcode, typed with or without
+    its space ("111 22" and "11122" both find the postcode) — broadest first."""
+    from django.db.models import Q
+
+    from customers.models import Area
+
+    q = q.strip()
+    if not q:
+        return []
+    compact = q.replace(" ", "")
+    match = Q(name__icontains=q) | Q(code__icontains=compact)
+    return area_cards(Area.objects.filter(match).order_by("depth", "path")[:limit])
+
+
+def search_equipment(q: str, *, limit: int = PICKER_LIMIT) -> list:
+    """Equipment models by vendor, model or code."""
+    from django.db.models import Q
+
+    from customers.models import EquipmentModel
+
+    q = q.strip()
+    if not q:
+        return []
+    match = Q(vendor__icontains=q) | Q(model__icontains=q) | Q(code__icontains=q)
+    return list(EquipmentModel.objects.filter(match).order_by("vendor", "model")[:limit])

@@ -86,7 +86,7 @@ def scope_is_empty(*, services, areas, equipment, keywords) -> bool:
     return not (list(services) or list(areas) or list(equipment) or matching.normalise_keywords(keywords))
 
 
-def _validate_declaration(
+def validate_declaration(
     *,
     kind: str,
     services: list,
@@ -98,7 +98,8 @@ def _validate_declaration(
     eta: datetime | None,
     now: datetime,
 ) -> None:
-    """The guards a declaration passes wherever it comes from (form, API, webhook)."""
+    """The guards a declaration passes wherever it comes from (form, API, webhook); the form's
+    preview runs them too, to say what would be refused before the declare button is enabled."""
     if not affects_everyone and scope_is_empty(
         services=services, areas=areas, equipment=equipment, keywords=keywords
     ):
@@ -167,7 +168,7 @@ def incident_declare(
         "agent_script": clean_texts(agent_script, name="agent_script"),
         "workaround": clean_texts(workaround, name="workaround"),
     }
-    _validate_declaration(
+    validate_declaration(
         kind=kind,
         services=services,
         areas=areas,
