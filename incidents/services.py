@@ -15,10 +15,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+<<<<<<< HEAD
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
+=======
+from django.db import IntegrityError, transaction
+>>>>>>> d2f0ac3 (Reopen without a message: the public update says so in every language)
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import DomainError, NotFound
 from core.i18n import clean_texts
@@ -414,6 +419,18 @@ def incident_withdraw(*, incident: Incident, actor, reason: str) -> WithdrawResu
     return WithdrawResult(incident=incident, detached_count=detached)
 
 
+# Stored as data in every language (the public update of a reopening without a message of its own).
+REOPENED = gettext_noop("The fault is back. We are working on it again.")
+
+
+def _in_every_language(text: str) -> dict[str, str]:
+    texts = {}
+    for lang in LANGUAGE_CODES:
+        with translation.override(lang):
+            texts[lang] = _(text)
+    return texts
+
+
 @transaction.atomic
 def incident_reopen(*, incident: Incident, actor, message: dict | str | None = None) -> DeclareResult:
     """Reopen a resolved incident: the fault is back.
@@ -429,7 +446,7 @@ def incident_reopen(*, incident: Incident, actor, message: dict | str | None = N
     if incident.status != Incident.Status.RESOLVED:
         raise DomainError(_("Only a resolved incident can be reopened."), field="status")
     now = timezone.now()
-    texts = clean_texts(message, name="message") or {"en": "Reopened: the fault is back."}
+    texts = clean_texts(message, name="message") or _in_every_language(REOPENED)
     update = IncidentUpdate.objects.create(
         incident=incident,
         public=True,

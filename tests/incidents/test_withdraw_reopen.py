@@ -183,6 +183,15 @@ def test_reopening_makes_it_active_and_links_what_it_covers_now(catalogue, ticke
     assert Alert.objects.filter(incident=incident, kind=Alert.Kind.INCIDENT_UPDATED).exists()
 
 
+def test_reopening_without_a_message_says_so_in_every_language(catalogue, ops):
+    incident = declare_incident(actor=ops, services=[catalogue.email]).incident
+    incident_resolve(incident=incident, actor=ops)
+    incident_reopen(incident=incident, actor=ops)
+    message = incident.updates.order_by("-id").first().message
+    assert set(message) == {"sv", "fi", "en"}
+    assert message["sv"] != message["en"] and message["fi"] != message["en"]
+
+
 def test_reopening_keeps_a_persons_detach(catalogue, ticket_in, ops, tech):
     from incidents.services import incident_detach_ticket
 
