@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0004_withdrawn'),
-        ('notifications', '0001_initial'),
+        ('incidents', '0006_withdrawn'),
+        ('notifications', '0002_outbox'),
         ('tickets', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

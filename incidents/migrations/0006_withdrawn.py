@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0001_initial'),
-        ('incidents', '0003_link_incident_without_db_constraint'),
+        ('incidents', '0005_link_resolution_replied_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
