@@ -13,6 +13,8 @@ urlpatterns = [
     path("incidents/<int:pk>/scope/", apis.IncidentScopeApi.as_view(), name="api-incident-scope"),
     path("incidents/<int:pk>/updates/", apis.IncidentPostUpdateApi.as_view(), name="api-incident-updates"),
     path("incidents/<int:pk>/resolve/", apis.IncidentResolveApi.as_view(), name="api-incident-resolve"),
+    path("incidents/<int:pk>/withdraw/", apis.IncidentWithdrawApi.as_view(), name="api-incident-withdraw"),
+    path("incidents/<int:pk>/reopen/", apis.IncidentReopenApi.as_view(), name="api-incident-reopen"),
     path("incidents/<int:pk>/tickets/", apis.IncidentTicketsApi.as_view(), name="api-incident-tickets"),
     path(
         "incidents/<int:pk>/tickets/<str:reference>/",

@@ -23,7 +23,7 @@ from core.languages import LANGUAGE_CODES
 from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
 from customers.models import Area, EquipmentModel, Service
 from incidents import selectors, services
-from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
+from incidents.models import INACTIVE_STATUSES, Incident, IncidentTicketLink, IncidentUpdate
 from tickets.models import Ticket
 
 OPS_ROLES = (OPS, ADMIN)
@@ -73,6 +73,36 @@ def _choice(choices, **kwargs) -> serializers.CharField:
     return serializers.CharField(validators=[valid], help_text=f"One of: {', '.join(values)}.", **kwargs)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": 3},
+            {"type": "string", "enum": ["minor", "major", "critical"]},
+        ],
+        "description": "minor, major or critical (or 1, 2, 3).",
+    }
+)
+class SeverityField(serializers.Field):
+    """``minor`` / ``major`` / ``critical``, or 1–3 (as the API contract says); stored as 1–3."""
+
+    NAMES = {"minor": 1, "major": 2, "critical": 3}
+
+    def to_internal_value(self, data) -> int:
+        if isinstance(data, bool):  # True is an int in Python; not a severity
+            data = str(data)
+        if isinstance(data, str):
+            value = data.strip().lower()
+            if value in self.NAMES:
+                return self.NAMES[value]
+            data = int(value) if value.isdigit() else value
+        if isinstance(data, int) and data in Incident.Severity.values:
+            return data
+        raise serializers.ValidationError(_("Severity is minor, major or critical (or 1, 2, 3)."))
+
+    def to_representation(self, value) -> int:
+        return int(value)
+
+
 def _codes(model, **kwargs) -> serializers.SlugRelatedField:
     return serializers.SlugRelatedField(
         slug_field="code", queryset=model.objects.all(), many=True, required=False, **kwargs
@@ -91,13 +121,16 @@ class ScopeInputSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=100), required=False, max_length=50, default=list
     )
     started_at = serializers.DateTimeField(required=False)
+    affects_everyone = serializers.BooleanField(
+        default=False,
+        help_text="Required (true) when no service, area, equipment or keyword is given: "
+        "the incident then covers every customer.",
+    )
 
 
 class DeclareInputSerializer(ScopeInputSerializer):
     title = serializers.CharField(max_length=200)
-    severity = serializers.IntegerField(
-        min_value=1, max_value=3, default=Incident.Severity.MAJOR, help_text="1 minor, 2 major, 3 critical."
-    )
+    severity = SeverityField(default=Incident.Severity.MAJOR)
     public_message = LocalizedTextField()
     agent_script = LocalizedTextField(required=False, allow_null=True)
     workaround = LocalizedTextField(required=False, allow_null=True)
@@ -195,6 +228,9 @@ class SubscriptionBriefSerializer(serializers.Serializer):
 class PreviewOutputSerializer(serializers.Serializer):
     linked_tickets = serializers.IntegerField(source="ticket_count")
     affected_subscriptions = serializers.IntegerField(source="subscription_count")
+    scope_empty = serializers.BooleanField(
+        help_text="No dimension given: declaring needs affects_everyone=true."
+    )
     tickets = TicketBriefSerializer(many=True)
     subscriptions = SubscriptionBriefSerializer(many=True)
 
@@ -221,7 +257,7 @@ class ScopeChangeOutputSerializer(IncidentOutputSerializer):
 class UpdateInputSerializer(serializers.Serializer):
     message = LocalizedTextField()
     public = serializers.BooleanField(default=True)
-    status = _choice([c for c in Incident.Status.choices if c[0] != Incident.Status.RESOLVED], required=False)
+    status = _choice([c for c in Incident.Status.choices if c[0] not in INACTIVE_STATUSES], required=False)
     eta = serializers.DateTimeField(required=False)
     reply_to_tickets = serializers.BooleanField(
         default=False,
@@ -241,6 +277,28 @@ class PostedUpdateOutputSerializer(IncidentUpdateOutputSerializer):
 
 class ResolveInputSerializer(serializers.Serializer):
     message = LocalizedTextField(required=False, allow_null=True)
+
+
+class WithdrawInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, help_text="Why it was declared by mistake (kept).")
+
+
+class WithdrawOutputSerializer(IncidentOutputSerializer):
+    detached_tickets = serializers.IntegerField(read_only=True)
+
+    class Meta(IncidentOutputSerializer.Meta):
+        fields = [*IncidentOutputSerializer.Meta.fields, "detached_tickets"]
+
+
+class ReopenInputSerializer(serializers.Serializer):
+    message = LocalizedTextField(required=False, allow_null=True)
+
+
+class ReopenOutputSerializer(IncidentOutputSerializer):
+    linked_tickets = serializers.IntegerField(read_only=True)
+
+    class Meta(IncidentOutputSerializer.Meta):
+        fields = [*IncidentOutputSerializer.Meta.fields, "linked_tickets"]
 
 
 class LinkOutputSerializer(serializers.ModelSerializer):
@@ -392,6 +450,7 @@ class IncidentCollectionApi(APIView):
             eta=data.get("eta"),
             description=data["description"],
             notify_customers=data.get("notify_customers"),
+            affects_everyone=data["affects_everyone"],
             actor=request.user,
             **_scope_kwargs(data),
         )
@@ -455,6 +514,41 @@ class IncidentResolveApi(APIView):
             incident=incident, actor=request.user, message=body.validated_data.get("message")
         )
         return Response(IncidentOutputSerializer(incident).data)
+
+
+class IncidentWithdrawApi(APIView):
+    """Withdraw an incident declared by mistake: its links are detached (kept as rows), it leaves the
+    status page and customers' pages, agents are told live."""
+
+    permission_classes = [HasRole.of(*OPS_ROLES)]
+
+    @extend_schema(request=WithdrawInputSerializer, responses=WithdrawOutputSerializer)
+    def post(self, request, pk: int):
+        incident = _incident(pk)
+        body = WithdrawInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = services.incident_withdraw(
+            incident=incident, actor=request.user, reason=body.validated_data["reason"]
+        )
+        incident.detached_tickets = result.detached_count
+        return Response(WithdrawOutputSerializer(incident).data)
+
+
+class IncidentReopenApi(APIView):
+    """Reopen a resolved incident: active again, re-matched set-based, agents alerted."""
+
+    permission_classes = [HasRole.of(*OPS_ROLES)]
+
+    @extend_schema(request=ReopenInputSerializer, responses=ReopenOutputSerializer)
+    def post(self, request, pk: int):
+        incident = _incident(pk)
+        body = ReopenInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = services.incident_reopen(
+            incident=incident, actor=request.user, message=body.validated_data.get("message")
+        )
+        incident.linked_tickets = result.linked_count
+        return Response(ReopenOutputSerializer(incident).data)
 
 
 class IncidentScopeApi(APIView):

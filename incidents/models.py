@@ -16,7 +16,8 @@ from tickets.models import Ticket
 
 class IncidentQuerySet(models.QuerySet):
     def active(self) -> IncidentQuerySet:
-        return self.exclude(status=Incident.Status.RESOLVED)
+        """Neither resolved nor withdrawn: what matches tickets and what customers and agents see."""
+        return self.exclude(status__in=INACTIVE_STATUSES)
 
 
 class IncidentKind(models.TextChoices):
@@ -37,6 +38,12 @@ class IncidentStatus(models.TextChoices):
     IDENTIFIED = "identified", _("Identified")
     MONITORING = "monitoring", _("Monitoring")
     RESOLVED = "resolved", _("Resolved")
+    # Declared by mistake: hidden from customers and matching, kept for the audit trail.
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# An incident in one of these links nothing and is shown to nobody outside operations' history.
+INACTIVE_STATUSES = (IncidentStatus.RESOLVED.value, IncidentStatus.WITHDRAWN.value)
 
 
 class IncidentSource(models.TextChoices):
@@ -115,15 +122,19 @@ class Incident(models.Model):
             models.CheckConstraint(
                 condition=models.Q(severity__gte=1, severity__lte=3), name="incident_severity_valid"
             ),
+            # A withdrawn incident keeps its resolved_at if it had one (withdrawn after resolving).
             models.CheckConstraint(
                 condition=models.Q(status="resolved", resolved_at__isnull=False)
-                | (~models.Q(status="resolved") & models.Q(resolved_at__isnull=True)),
+                | models.Q(status="withdrawn")
+                | (~models.Q(status__in=["resolved", "withdrawn"]) & models.Q(resolved_at__isnull=True)),
                 name="incident_resolved_iff_resolved_at",
             ),
         ]
         indexes = [
             models.Index(
-                fields=["status"], condition=~models.Q(status="resolved"), name="incident_active_idx"
+                fields=["status"],
+                condition=~models.Q(status__in=INACTIVE_STATUSES),
+                name="incident_active_idx",
             ),
         ]
 
@@ -137,7 +148,11 @@ class Incident(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status != self.Status.RESOLVED
+        return self.status not in INACTIVE_STATUSES
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status == self.Status.WITHDRAWN
 
     def public_message_in(self, language: str | None = None) -> str:
         return text_in(self.public_message, language)

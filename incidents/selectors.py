@@ -10,7 +10,7 @@ from django.db import models
 from customers.models import Customer
 from customers.phones import phone_candidates
 from incidents.matching import covering_q
-from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
+from incidents.models import INACTIVE_STATUSES, Incident, IncidentTicketLink, IncidentUpdate
 from tickets.models import Ticket
 
 
@@ -18,7 +18,7 @@ def active_incidents_for_ticket(ticket: Ticket) -> list[IncidentTicketLink]:
     """The ticket's attached links to active incidents, with their incidents, most severe first."""
     return list(
         IncidentTicketLink.objects.filter(ticket=ticket, detached_at__isnull=True)
-        .exclude(incident__status=Incident.Status.RESOLVED)
+        .exclude(incident__status__in=INACTIVE_STATUSES)
         .select_related("incident")
         .order_by("-incident__severity", "-incident__started_at")
     )
@@ -57,6 +57,16 @@ def recently_resolved(*, days: int = 3) -> models.QuerySet[Incident]:
     since = timezone.now() - timezone.timedelta(days=days)
     return Incident.objects.filter(status=Incident.Status.RESOLVED, resolved_at__gte=since).order_by(
         "-resolved_at"
+    )
+
+
+def recently_withdrawn(*, days: int = 14) -> models.QuerySet[Incident]:
+    """For operations' own history only: never shown to customers."""
+    from django.utils import timezone
+
+    since = timezone.now() - timezone.timedelta(days=days)
+    return Incident.objects.filter(status=Incident.Status.WITHDRAWN, updated_at__gte=since).order_by(
+        "-updated_at"
     )
 
 
@@ -117,7 +127,7 @@ def caller_overview(customer: Customer) -> dict:
     )
     links = list(
         IncidentTicketLink.objects.filter(ticket__in=open_tickets, detached_at__isnull=True)
-        .exclude(incident__status=Incident.Status.RESOLVED)
+        .exclude(incident__status__in=INACTIVE_STATUSES)
         .select_related("incident")
     )
     incidents = {i.pk: i for i in active_incidents_for_customer(customer)}
@@ -156,6 +166,7 @@ def public_incidents_of(ticket: Ticket) -> list[Incident]:
     """The incidents attached to a ticket, with their public updates newest first, for its customer."""
     return list(
         Incident.objects.filter(links__ticket=ticket, links__detached_at__isnull=True)
+        .exclude(status=Incident.Status.WITHDRAWN)  # declared by mistake: never shown to a customer
         .prefetch_related(
             models.Prefetch(
                 "updates", queryset=IncidentUpdate.objects.filter(public=True).order_by("-created_at")
@@ -163,3 +174,59 @@ def public_incidents_of(ticket: Ticket) -> list[Incident]:
         )
         .order_by("-started_at")
     )
+
+
+# --- the declare form's pickers ------------------------------------------------------------------
+
+PICKER_LIMIT = 15
+
+
+def area_cards(areas) -> list:
+    """Areas as a picker shows them: each with ``trail`` (its ancestors' names, root first) and
+    ``below`` (how many areas its subtree holds besides itself) — a region visibly covers its
+    subtree. Two queries whatever the number of areas."""
+    from django.db.models import Count, Q
+
+    from customers.models import Area
+
+    areas = list(areas)
+    if not areas:
+        return []
+    # One pass over the area table: per picked area, how many lie in its subtree (itself included).
+    subtree = Area.objects.aggregate(
+        **{f"a{a.pk}": Count("pk", filter=Q(path__startswith=a.path)) for a in areas}
+    )
+    ancestor_codes = {code for a in areas for code in a.path.strip("/").split("/")[:-1]}
+    names = dict(Area.objects.filter(code__in=ancestor_codes).values_list("code", "name"))
+    for area in areas:
+        area.below = max(0, (subtree.get(f"a{area.pk}") or 1) - 1)
+        area.trail = [names.get(code, code) for code in area.path.strip("/").split("/")[:-1]]
+    return areas
+
+
+def search_areas(q: str, *, limit: int = PICKER_LIMIT) -> list:
+    """Areas whose name or code contains ``q`` — a place name or a postcode, typed with or without
+    its space ("111 22" and "11122" both find the postcode) — broadest first."""
+    from django.db.models import Q
+
+    from customers.models import Area
+
+    q = q.strip()
+    if not q:
+        return []
+    compact = q.replace(" ", "")
+    match = Q(name__icontains=q) | Q(code__icontains=compact)
+    return area_cards(Area.objects.filter(match).order_by("depth", "path")[:limit])
+
+
+def search_equipment(q: str, *, limit: int = PICKER_LIMIT) -> list:
+    """Equipment models by vendor, model or code."""
+    from django.db.models import Q
+
+    from customers.models import EquipmentModel
+
+    q = q.strip()
+    if not q:
+        return []
+    match = Q(vendor__icontains=q) | Q(model__icontains=q) | Q(code__icontains=q)
+    return list(EquipmentModel.objects.filter(match).order_by("vendor", "model")[:limit])

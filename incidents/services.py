@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import DomainError, NotFound
 from core.i18n import clean_texts
@@ -32,6 +33,7 @@ from incidents.signals import (
     incident_resolved,
     incident_tickets_kept_open,
     incident_updated,
+    incident_withdrawn,
 )
 from tickets.models import Ticket, TicketEvent
 from tickets.services import (
@@ -44,6 +46,9 @@ from tickets.services import (
 log = logging.getLogger(__name__)
 
 PREVIEW_SAMPLE = 10
+# A start "in the future" within this margin is clock skew between the ops person's machine and ours,
+# not a planned start; beyond it only planned maintenance may start later.
+START_SKEW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class ScopeChangeResult:
 class Preview:
     ticket_count: int
     subscription_count: int
+    # No dimension named: declaring it needs an explicit "affects every customer".
+    scope_empty: bool = False
     tickets: list[Ticket] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
 
@@ -73,6 +80,42 @@ def _validate_common(*, kind: str | None = None, severity: int | None = None) ->
         raise DomainError(_("Unknown kind."), field="kind")
     if severity is not None and severity not in Incident.Severity.values:
         raise DomainError(_("Severity is 1 (minor), 2 (major) or 3 (critical)."), field="severity")
+
+
+def scope_is_empty(*, services, areas, equipment, keywords) -> bool:
+    """No dimension named: the scope covers every customer (see ``incidents.matching``)."""
+    return not (list(services) or list(areas) or list(equipment) or matching.normalise_keywords(keywords))
+
+
+def validate_declaration(
+    *,
+    kind: str,
+    services: list,
+    areas: list,
+    equipment: list,
+    keywords: Sequence[str],
+    affects_everyone: bool,
+    started_at: datetime,
+    eta: datetime | None,
+    now: datetime,
+) -> None:
+    """The guards a declaration passes wherever it comes from (form, API, webhook); the form's
+    preview runs them too, to say what would be refused before the declare button is enabled."""
+    if not affects_everyone and scope_is_empty(
+        services=services, areas=areas, equipment=equipment, keywords=keywords
+    ):
+        # An empty scope links every open ticket and alerts every agent: only on purpose.
+        raise DomainError(
+            _(
+                "The scope names no service, area, equipment or keyword, so it covers every customer. "
+                "Narrow the scope, or confirm that it affects every customer."
+            ),
+            field="affects_everyone",
+        )
+    if started_at > now + START_SKEW and kind != Incident.Kind.MAINTENANCE:
+        raise DomainError(_("Only planned maintenance can start in the future."), field="started_at")
+    if eta is not None and eta <= started_at:
+        raise DomainError(_("Expected fixed must be after the start."), field="eta")
 
 
 @transaction.atomic
@@ -95,6 +138,7 @@ def incident_declare(
     external_key: str | None = None,
     notify_customers: bool | None = None,
     needs_scope: bool = False,
+    affects_everyone: bool = False,
     actor,
 ) -> DeclareResult:
     """Declare an incident and link every open ticket its scope covers, in one transaction.
@@ -108,6 +152,10 @@ def incident_declare(
     ``notify_customers`` (None: by kind) says whether affected customers are e-mailed.
     With ``needs_scope`` (monitoring could not tell where) matching is held: nothing is linked until
     ops confirm a scope (``incidents.monitoring.incident_confirm_scope``).
+
+    Refused (``DomainError`` naming the field) before anything is written: an empty scope unless
+    ``affects_everyone`` says so on purpose, or it is held (``needs_scope``) ("affects_everyone"); a
+    start in the future unless the kind is maintenance ("started_at"); an ETA not after the start ("eta").
     """
     title = (title or "").strip()
     if not title:
@@ -119,6 +167,23 @@ def incident_declare(
         raise DomainError(_("An incident with this external key exists."), field="external_key")
     now = timezone.now()
     services, areas, equipment = list(services), list(areas), list(equipment)
+    texts = {
+        "public_message": clean_texts(public_message, name="public_message", required=True),
+        "agent_script": clean_texts(agent_script, name="agent_script"),
+        "workaround": clean_texts(workaround, name="workaround"),
+    }
+    validate_declaration(
+        kind=kind,
+        services=services,
+        areas=areas,
+        equipment=equipment,
+        keywords=keywords,
+        # A held scope links nothing until ops confirm one, so its emptiness is not "everyone".
+        affects_everyone=affects_everyone or needs_scope,
+        started_at=started_at or now,
+        eta=eta,
+        now=now,
+    )
     try:
         with transaction.atomic():  # a concurrent twin with the same external key loses cleanly
             incident = Incident.objects.create(
@@ -132,9 +197,7 @@ def incident_declare(
                 detected_at=now,
                 eta=eta,
                 description=description or "",
-                public_message=clean_texts(public_message, name="public_message", required=True),
-                agent_script=clean_texts(agent_script, name="agent_script"),
-                workaround=clean_texts(workaround, name="workaround"),
+                **texts,
                 keywords=matching.normalise_keywords(keywords),
                 notify_customers=Incident.notifies_customers_by_default(kind)
                 if notify_customers is None
@@ -249,6 +312,10 @@ def incident_post_update(
         raise DomainError(_("Unknown status."), field="status")
     if status == Incident.Status.RESOLVED:
         raise DomainError(_("Resolve the incident to mark it resolved."), field="status")
+    if status == Incident.Status.WITHDRAWN:
+        raise DomainError(_("Withdraw the incident to mark it withdrawn."), field="status")
+    if incident.is_withdrawn:
+        raise DomainError(_("This incident was withdrawn."), field="status")
     if status is not None and not incident.is_active:
         raise DomainError(_("This incident is resolved."), field="status")
     now = timezone.now()
@@ -308,6 +375,108 @@ def incident_resolve(*, incident: Incident, actor, message: dict | str | None = 
     incident_resolved.send(sender=Incident, incident=incident, actor=actor)
     close_the_loop_on_commit(incident.pk)
     return incident
+
+
+@dataclass(frozen=True)
+class WithdrawResult:
+    incident: Incident
+    detached_count: int
+
+
+@transaction.atomic
+def incident_withdraw(*, incident: Incident, actor, reason: str) -> WithdrawResult:
+    """Withdraw an incident declared by mistake (active or resolved; not twice).
+
+    Guarantees, in one transaction: every attached link is detached set-based (one UPDATE, whatever
+    the number; rows stay, with who, when and ``reason``), automatic and hand-made alike, since the
+    incident explains nothing; the incident leaves the status page, customers' pages, look-ups,
+    banners and matching (``Incident.objects.active()``); an internal update records who withdrew it
+    and why (the audit trail stays). Takes the matching lock, so no ticket matched concurrently is
+    linked after this commits. Sends ``incident_withdrawn`` (agents are told live).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Say why the incident is withdrawn."), field="reason")
+    incident = _locked(incident)
+    if incident.is_withdrawn:
+        raise DomainError(_("This incident was already withdrawn."), field="status")
+    matching.lock_for_declaration()
+    now = timezone.now()
+    detached = IncidentTicketLink.objects.filter(incident=incident, detached_at__isnull=True).update(
+        detached_at=now, detached_by=actor, detach_reason=reason[:300]
+    )
+    IncidentUpdate.objects.create(
+        incident=incident,
+        public=False,
+        message=clean_texts(reason[:5000], name="reason"),
+        status=Incident.Status.WITHDRAWN,
+        author=actor,
+        created_at=now,
+    )
+    incident.status = Incident.Status.WITHDRAWN
+    incident.updated_at = now
+    incident.save(update_fields=["status", "updated_at"])
+    incident_withdrawn.send(
+        sender=Incident, incident=incident, actor=actor, reason=reason, detached_count=detached
+    )
+    return WithdrawResult(incident=incident, detached_count=detached)
+
+
+# Stored as data in every language (the public update of a reopening without a message of its own).
+REOPENED = gettext_noop("The fault is back. We are working on it again.")
+
+
+def _in_every_language(text: str) -> dict[str, str]:
+    texts = {}
+    for lang in LANGUAGE_CODES:
+        with translation.override(lang):
+            texts[lang] = _(text)
+    return texts
+
+
+@transaction.atomic
+def incident_reopen(*, incident: Incident, actor, message: dict | str | None = None) -> DeclareResult:
+    """Reopen a resolved incident: the fault is back.
+
+    Guarantees, in one transaction: the incident is active again (investigating, no ``resolved_at``)
+    with a public update saying so (``message`` when given); it re-matches set-based as a declaration
+    does (matching lock, one INSERT…SELECT): open tickets its scope covers now are linked, links the
+    system detached come back, links a person detached stay detached. Sends ``incident_updated``
+    with the update (agents are alerted) and ``incident_linked`` for the links. A withdrawn or
+    active incident is refused.
+    """
+    incident = _locked(incident)
+    if incident.status != Incident.Status.RESOLVED:
+        raise DomainError(_("Only a resolved incident can be reopened."), field="status")
+    now = timezone.now()
+    texts = clean_texts(message, name="message") or _in_every_language(REOPENED)
+    update = IncidentUpdate.objects.create(
+        incident=incident,
+        public=True,
+        message=texts,
+        status=Incident.Status.INVESTIGATING,
+        author=actor,
+        created_at=now,
+    )
+    incident.status = Incident.Status.INVESTIGATING
+    incident.resolved_at = None
+    incident.updated_at = now
+    incident.save(update_fields=["status", "resolved_at", "updated_at"])
+    scope = matching.Scope.of(incident)
+    matching.lock_for_declaration()  # after the status is written: see matching.py
+    reattached = matching.reattach_system_detached(incident, scope=scope)
+    ticket_ids = matching.attach_matching_tickets(incident, scope=scope)
+    affected = scope.subscriptions().count()
+    incident_updated.send(sender=Incident, incident=incident, actor=actor, update=update, scope_changed=False)
+    announce_linked(
+        incident=incident,
+        ticket_ids=reattached + ticket_ids,
+        origin=IncidentTicketLink.Origin.AUTO,
+        actor=actor,
+    )
+    return DeclareResult(
+        incident=incident, linked_count=len(ticket_ids) + len(reattached), affected_subscriptions=affected
+    )
 
 
 def _overwrite(link: IncidentTicketLink, values: dict) -> IncidentTicketLink:
@@ -404,6 +573,7 @@ def incident_preview(
     """What declaring this scope would touch: open tickets it would link and active subscriptions
     it covers, counted, with a sample of each. Writes nothing."""
     _validate_common(kind=kind)
+    services, areas, equipment = list(services), list(areas), list(equipment)
     scope = matching.Scope.build(
         kind=kind,
         started_at=started_at or timezone.now(),
@@ -415,6 +585,7 @@ def incident_preview(
     tickets = scope.open_tickets()
     subscriptions = scope.subscriptions()
     return Preview(
+        scope_empty=scope_is_empty(services=services, areas=areas, equipment=equipment, keywords=keywords),
         ticket_count=tickets.count(),
         subscription_count=subscriptions.count(),
         tickets=list(tickets.select_related("customer", "service", "area").order_by("-created_at")[:sample]),

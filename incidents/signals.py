@@ -8,7 +8,8 @@ from django.dispatch import Signal
 
 # An incident was declared. Arguments: incident, actor, linked_count.
 incident_declared = Signal()
-# An incident's public message, status, ETA or scope changed, or an update was posted.
+# An incident's public message, status, ETA or scope changed, or an update was posted; also sent
+# when a resolved incident is reopened (update: the "reopened" entry).
 # Arguments: incident, actor, update (an IncidentUpdate or None), scope_changed (bool).
 incident_updated = Signal()
 # Tickets were linked to an incident.
@@ -20,6 +21,9 @@ incident_resolved = Signal()
 # "keep open", or the customer wrote after the link) and flagged for their agent.
 # Arguments: incident, ticket_ids (list[int]).
 incident_tickets_kept_open = Signal()
+# An incident declared by mistake was withdrawn: its links are detached and it is shown to nobody.
+# Arguments: incident, actor, reason (str), detached_count (int).
+incident_withdrawn = Signal()
 
 
 def announce_linked(*, incident, ticket_ids: list[int], origin: str, actor) -> None:

@@ -12,9 +12,13 @@ urlpatterns = [
     path("ops/incidents/", views.incident_list, name="list"),
     path("ops/incidents/new/", views.incident_declare, name="declare"),
     path("ops/incidents/preview/", views.incident_preview, name="preview"),
+    path("ops/incidents/pick/<str:dimension>/", views.scope_pick, name="pick"),
+    path("ops/incidents/picked/<str:dimension>/", views.scope_picked, name="picked"),
     path("ops/incidents/<int:pk>/", views.incident_detail, name="detail"),
     path("ops/incidents/<int:pk>/updates/", views.incident_post_update, name="post_update"),
     path("ops/incidents/<int:pk>/resolve/", views.incident_resolve, name="resolve"),
+    path("ops/incidents/<int:pk>/withdraw/", views.incident_withdraw, name="withdraw"),
+    path("ops/incidents/<int:pk>/reopen/", views.incident_reopen, name="reopen"),
     path("ops/incidents/<int:pk>/tickets/", views.incident_link_ticket, name="link_ticket"),
     path(
         "ops/incidents/<int:pk>/scope/confirm/",

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -21,8 +22,9 @@ from core.languages import LANGUAGE_CODES
 from core.roles import ADMIN, OPS, STAFF_ROLES, has_role, role_required
 from customers.models import Customer
 from incidents import selectors, services
-from incidents.forms import DeclareForm, ScopeForm, UpdateForm
+from incidents.forms import DeclareForm, ScopeForm, UpdateForm, time_zone_label
 from incidents.models import Incident, IncidentUpdate
+from tickets.models import Ticket
 from tickets.selectors import get_ticket_for
 
 STAFF = STAFF_ROLES
@@ -80,6 +82,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         {
             "active": active.order_by("-severity", "-started_at"),
             "resolved": selectors.recently_resolved(days=14)[:50],
+            "withdrawn": selectors.recently_withdrawn(days=14)[:50],
             "can_declare": has_role(request.user, *OPS_ROLES),
         },
     )
@@ -131,6 +134,7 @@ def incident_declare(request: HttpRequest) -> HttpResponse:
                     eta=data["eta"],
                     description=data["description"],
                     notify_customers=data.get("notify_customers"),
+                    affects_everyone=data["affects_everyone"],
                     actor=request.user,
                 )
             except DomainError as exc:
@@ -150,7 +154,53 @@ def incident_declare(request: HttpRequest) -> HttpResponse:
         # Pre-filled from a cluster of tickets (the escalations page links here with codes).
         initial = {name: request.GET.getlist(name) for name in ("services", "areas", "equipment")}
         form = DeclareForm(initial={k: v for k, v in initial.items() if v})
-    return render(request, "incidents/declare.html", {"form": form})
+    return render(
+        request,
+        "incidents/declare.html",
+        {
+            "form": form,
+            "picked": {name: _picked(name, form.picked_codes(name)) for name in PICKERS},
+            "time_zone": time_zone_label(),
+        },
+    )
+
+
+PICKERS = ("areas", "equipment")
+
+
+def _picked(dimension: str, codes: list[str]) -> list:
+    from customers.models import Area, EquipmentModel
+
+    if dimension == "areas":
+        return selectors.area_cards(Area.objects.filter(code__in=codes).order_by("path"))
+    return list(EquipmentModel.objects.filter(code__in=codes).order_by("vendor", "model"))
+
+
+@require_GET
+@role_required(*OPS_ROLES)
+def scope_pick(request: HttpRequest, dimension: str) -> HttpResponse:
+    """htmx fragment of the declare form: areas (by name or postcode) or equipment matching ``q``,
+    each with a button that adds it to the scope."""
+    if dimension not in PICKERS:
+        raise Http404
+    q = request.GET.get("q", "")[:100]
+    found = selectors.search_areas(q) if dimension == "areas" else selectors.search_equipment(q)
+    return render(request, "incidents/_pick_results.html", {"dimension": dimension, "found": found, "q": q})
+
+
+@require_GET
+@role_required(*OPS_ROLES)
+def scope_picked(request: HttpRequest, dimension: str) -> HttpResponse:
+    """htmx fragment: the chosen area or equipment model as a checked box in the form (untick to
+    remove); tells the preview to refresh."""
+    if dimension not in PICKERS:
+        raise Http404
+    picked = _picked(dimension, [request.GET.get("code", "")])
+    if not picked:
+        raise Http404
+    response = render(request, "incidents/_picked.html", {"dimension": dimension, "picked": picked})
+    response["HX-Trigger-After-Settle"] = "scope-changed"
+    return response
 
 
 @require_POST
@@ -159,6 +209,7 @@ def incident_preview(request: HttpRequest) -> HttpResponse:
     """htmx fragment: what the scope in the form would touch. Writes nothing."""
     form = ScopeForm(request.POST)
     preview = None
+    problem = None
     if form.is_valid():
         data = form.cleaned_data
         preview = services.incident_preview(
@@ -169,7 +220,33 @@ def incident_preview(request: HttpRequest) -> HttpResponse:
             keywords=data["keywords"],
             started_at=data["started_at"],
         )
-    return render(request, "incidents/_preview.html", {"form": form, "preview": preview})
+        now = timezone.now()
+        try:  # what declaring would refuse, said now rather than after the click
+            services.validate_declaration(
+                kind=data["kind"],
+                services=data["services"],
+                areas=data["areas"],
+                equipment=data["equipment"],
+                keywords=data["keywords"],
+                affects_everyone=data["affects_everyone"] or preview.scope_empty,  # the box below
+                started_at=data["started_at"] or now,
+                eta=data["eta"],
+                now=now,
+            )
+        except DomainError as exc:
+            problem = exc
+    # The declare button is enabled by this fragment (out of band): only once an impact was shown,
+    # nothing would be refused, and an empty scope was confirmed as "every customer".
+    ready = (
+        preview is not None
+        and problem is None
+        and (not preview.scope_empty or form.cleaned_data["affects_everyone"])
+    )
+    return render(
+        request,
+        "incidents/_preview.html",
+        {"form": form, "preview": preview, "problem": problem, "ready": ready},
+    )
 
 
 @require_POST
@@ -213,12 +290,70 @@ def incident_post_update(request: HttpRequest, pk: int) -> HttpResponse:
 def incident_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(Incident, pk=pk)
     message = {lang: request.POST.get(f"message_{lang}", "") for lang in LANGUAGE_CODES}
+    if request.POST.get("confirm") != "yes":
+        # Resolving tells agents and customers it is over: first show what it touches, then act.
+        return render(
+            request,
+            "incidents/resolve_confirm.html",
+            {
+                "incident": incident,
+                "message": message,
+                "open_linked": selectors.incident_tickets(incident)
+                .filter(ticket__in=Ticket.objects.open())
+                .count(),
+            },
+        )
     try:
         services.incident_resolve(incident=incident, actor=request.user, message=message)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Incident resolved."))
+    return redirect("incidents:detail", pk)
+
+
+@require_POST
+@role_required(*OPS_ROLES)
+def incident_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=pk)
+    try:
+        result = services.incident_withdraw(
+            incident=incident, actor=request.user, reason=request.POST.get("reason", "")
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Incident withdrawn: %(count)d ticket detached.",
+                "Incident withdrawn: %(count)d tickets detached.",
+                result.detached_count,
+            )
+            % {"count": result.detached_count},
+        )
+    return redirect("incidents:detail", pk)
+
+
+@require_POST
+@role_required(*OPS_ROLES)
+def incident_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=pk)
+    message = {lang: request.POST.get(f"message_{lang}", "") for lang in LANGUAGE_CODES}
+    try:
+        result = services.incident_reopen(incident=incident, actor=request.user, message=message)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Incident reopened: %(count)d more open ticket linked.",
+                "Incident reopened: %(count)d more open tickets linked.",
+                result.linked_count,
+            )
+            % {"count": result.linked_count},
+        )
     return redirect("incidents:detail", pk)
 
 

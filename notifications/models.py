@@ -17,6 +17,7 @@ class AlertKind(models.TextChoices):
     INCIDENT_DECLARED = "incident-declared", _("Incident declared")
     INCIDENT_UPDATED = "incident-updated", _("Incident updated")
     INCIDENT_RESOLVED = "incident-resolved", _("Incident resolved")
+    INCIDENT_WITHDRAWN = "incident-withdrawn", _("Incident withdrawn")
     TICKET_MATCHED = "ticket-matched", _("Your ticket matched an incident")
 
 

@@ -30,6 +30,11 @@ def on_incident_resolved(sender, *, incident: Incident, **kwargs) -> None:
     outbox.outbox_incident_resolved(incident=incident)
 
 
+def on_incident_withdrawn(sender, *, incident: Incident, reason: str = "", **kwargs) -> None:
+    # Agents may be telling customers about it right now: say it was a mistake, and why.
+    services.alert_for_incident(incident=incident, kind=Alert.Kind.INCIDENT_WITHDRAWN, reason=reason)
+
+
 def on_incident_linked(sender, *, incident: Incident, ticket_ids, origin: str, **kwargs) -> None:
     # A person linking a ticket already knows; only automatic matches need telling the assignee.
     if origin != IncidentTicketLink.Origin.AUTO:

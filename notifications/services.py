@@ -76,14 +76,17 @@ def alert_message(alert: Alert) -> dict:
 # --- creating alerts (inside the caller's transaction) ------------------------------------------
 
 
-def alert_for_incident(*, incident: Incident, kind: str, update=None) -> Alert:
-    """Record an alert for every staff member about ``incident`` and push it once committed.
+def alert_for_incident(*, incident: Incident, kind: str, update=None, reason: str = "") -> Alert:
+    """Record an alert for every staff member about ``incident`` and push it once committed
+    (``reason``: why it was withdrawn, shown with the alert).
 
     Must run inside the transaction that changed the incident: the row commits or rolls back with it.
     """
     payload = {"incident": incident_payload(incident)}
     if update is not None:
         payload["update"] = {"message": dict(update.message or {}), "public": bool(update.public)}
+    if reason:
+        payload["reason"] = reason
     alert = Alert.objects.create(kind=kind, incident=incident, payload=payload)
     publish_on_commit([alert.pk])
     return alert

@@ -98,7 +98,8 @@ def backdate(ticket: Ticket, **delta) -> Ticket:
 
 def declare_incident(*, actor=None, **fields):
     """Declare an incident through ``incidents.services.incident_declare``; returns its result
-    (``.incident``, ``.linked_count``, ``.affected_subscriptions``). Scope dimensions default to empty."""
+    (``.incident``, ``.linked_count``, ``.affected_subscriptions``). Scope dimensions default to empty,
+    and then ``affects_everyone`` to True."""
     from incidents.services import incident_declare
 
     fields.setdefault("title", "Mail platform down")
@@ -108,6 +109,9 @@ def declare_incident(*, actor=None, **fields):
     fields.setdefault("areas", [])
     fields.setdefault("equipment", [])
     fields.setdefault("public_message", {"en": "We are working on it.", "sv": "Vi arbetar på det."})
+    # Tests that leave the scope empty mean "everyone" (the service refuses it unless said so).
+    if not any(fields.get(k) for k in ("services", "areas", "equipment", "keywords")):
+        fields.setdefault("affects_everyone", True)
     return incident_declare(actor=actor, **fields)
 
 

@@ -175,6 +175,9 @@
       return;
     }
     var tickets = old ? old.querySelector(".toast-tickets") : null;
+    // Resolved or withdrawn: no ETA and no script any more. Withdrawn also says to stop telling
+    // customers about it, and why it was withdrawn.
+    var over = alert.kind === "incident-resolved" || alert.kind === "incident-withdrawn";
 
     var toast = element("section", "toast kind-" + (incident.kind || "") + " " + alert.kind);
     toast.setAttribute("role", alert.kind === "incident-resolved" ? "status" : "alert");
@@ -203,13 +206,17 @@
     }
     toast.appendChild(title);
 
-    if (incident.eta && alert.kind !== "incident-resolved") {
+    if (incident.eta && !over) {
       toast.appendChild(element("p", "toast-eta", label("eta") + " " + formatTime(incident.eta)));
     }
     var update = alert.update ? inLanguage(alert.update.message) : "";
     if (update) toast.appendChild(element("p", "toast-update", update));
     var script = inLanguage(incident.agent_script) || inLanguage(incident.public_message);
-    if (script && alert.kind !== "incident-resolved") {
+    if (alert.kind === "incident-withdrawn") {
+      toast.appendChild(element("p", "toast-withdrawn", label("withdrawn-say")));
+      if (alert.reason) toast.appendChild(element("p", "toast-update", alert.reason));
+    }
+    if (script && !over) {
       toast.appendChild(element("p", "toast-say", label("say")));
       toast.appendChild(element("div", "script", script));
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -66,7 +68,8 @@ def test_ops_declare_through_the_form(catalogue, ticket_in, ops):
             "services": ["email"],
             "areas": ["se-ab"],
             "keywords": "outlook, imap",
-            "public_message_sv": "E-posten ligger nere",
+            "language": "sv",
+            "public_message": "E-posten ligger nere",
             "public_message_en": "E-mail is down",
             "agent_script_en": "We know",
         },
@@ -81,10 +84,14 @@ def test_ops_declare_through_the_form(catalogue, ticket_in, ops):
 def test_the_declare_form_is_prefilled_from_codes_and_refuses_an_empty_message(catalogue, ops):
     page = client_for(ops).get("/ops/incidents/new/?services=email&areas=se-ab")
     assert page.status_code == 200
-    assert 'value="email" selected' in page.content.decode()
-    response = client_for(ops).post("/ops/incidents/new/", {"title": "X", "kind": "outage", "severity": "2"})
+    body = page.content.decode()
+    assert re.search(r'name="services" value="email"[^>]*checked', body)
+    assert 'name="areas" value="se-ab" checked' in body
+    response = client_for(ops).post(
+        "/ops/incidents/new/", {"title": "X", "kind": "outage", "severity": "2", "language": "en"}
+    )
     assert response.status_code == 200
-    assert "at least one language" in response.content.decode()
+    assert "This field is required" in response.content.decode()
     assert not Incident.objects.exists()
 
 
@@ -119,6 +126,9 @@ def test_ops_post_an_update_and_resolve(incident, ops):
     incident.refresh_from_db()
     assert incident.status == "identified"
     client.post(f"/ops/incidents/{incident.pk}/resolve/", {"message_en": "Fixed, sorry"})
+    incident.refresh_from_db()
+    assert incident.status == "identified"  # asked to confirm first
+    client.post(f"/ops/incidents/{incident.pk}/resolve/", {"message_en": "Fixed, sorry", "confirm": "yes"})
     incident.refresh_from_db()
     assert incident.status == "resolved"
 

@@ -24,13 +24,17 @@ def declare(*, actor, title: str = "Fibre outage in Stockholm", kind: str = "out
     """Declare through ``incidents.services.incident_declare``; returns the incident.
 
     Scope dimensions default to empty, and an empty dimension covers everything: such an incident
-    links every open ticket there is. Pass ``services``/``areas``/``equipment`` to narrow it.
+    links every open ticket there is (``affects_everyone`` is then set). Pass
+    ``services``/``areas``/``equipment`` to narrow it.
     """
     fields.setdefault("severity", Incident.Severity.CRITICAL)
     fields.setdefault("agent_script", SCRIPT)
     fields.setdefault("public_message", {"en": "Fibre is down in Stockholm."})
     for dimension in ("services", "areas", "equipment"):
         fields.setdefault(dimension, [])
+    # An empty scope is refused unless said on purpose (the service's guard).
+    if not any(fields.get(k) for k in ("services", "areas", "equipment", "keywords")):
+        fields.setdefault("affects_everyone", True)
     return incident_declare(title=title, kind=kind, actor=actor, **fields).incident
 
 
