@@ -282,6 +282,15 @@ def parse(raw: bytes) -> ParsedMail:
     )
 
 
+def peek_headers(raw: bytes) -> tuple[str, str]:
+    """Sender and subject of a message that would not parse, best effort, for the quarantine list."""
+    try:
+        msg = email.message_from_bytes(raw.split(b"\r\n\r\n", 1)[0], policy=email.policy.default)
+        return parseaddr(_header(msg, "From"))[1].lower(), _header(msg, "Subject")
+    except Exception:  # it is already known to be broken; the list shows dashes
+        return "", ""
+
+
 # --- threading -----------------------------------------------------------------------------------
 
 _REFERENCE = re.compile(rf"\[?\b{REFERENCE_PREFIX}(\d{{1,12}})\b\]?", re.I)

@@ -630,6 +630,7 @@ def inbound_import(*, raw: bytes, mailbox: str = "") -> InboundMessage | None:
     except intake.UnparseableMail as exc:
         parsed, reason = None, str(exc)
         key = intake.message_key(raw, _raw_message_id(raw))
+    from_address, subject = intake.peek_headers(raw) if parsed is None else ("", "")
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -639,6 +640,8 @@ def inbound_import(*, raw: bytes, mailbox: str = "") -> InboundMessage | None:
                     mailbox=mailbox[:300],
                     status=InboundMessage.Status.QUARANTINED,
                     reason=reason,
+                    from_address=from_address[:320],
+                    subject=subject[:500],
                 )
         except IntegrityError:
             return None

@@ -275,3 +275,22 @@ def test_overlapping_polls_import_each_message_exactly_once(inbox):
     assert InboundMessage.objects.count() == 12
     assert sum(r.imported for r in results) == 12
     assert all("SupportdeskImported" in f for f in inbox.flags())
+
+
+def test_the_beat_task_polls_every_configured_mailbox(imap_server, settings):
+    from supportdesk.celery import app
+    from tickets import tasks
+
+    first, second = imap_server.mailbox(), imap_server.mailbox()
+    customer = factories.CustomerFactory()
+    first.append(mail("sv_utf8_qp", sender=customer.email))
+    second.append(mail("fi_utf8_base64", sender=customer.email))
+    settings.INTAKE_IMAP_URL = f"{first.url}, {second.url}"
+
+    app.finalize()
+    assert app.conf.beat_schedule["intake-poll"]["task"] == "tickets.tasks.poll_mailboxes"
+    assert tasks.poll_mailboxes.delay().get() == {"seen": 2, "imported": 2, "duplicates": 0}
+    assert set(InboundMessage.objects.values_list("mailbox", flat=True)) == {
+        f"{first.user}@127.0.0.1:{imap_server.port}/INBOX",
+        f"{second.user}@127.0.0.1:{imap_server.port}/INBOX",
+    }
