@@ -25,4 +25,6 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         "outbox-sweep": {"task": "notifications.tasks.sweep_outbox", "schedule": 15.0},
         # Resolved incidents whose linked tickets were not all replied to (worker killed, broker down).
         "resolutions-sweep": {"task": "incidents.tasks.sweep_unclosed_resolutions", "schedule": 60.0},
+        # Customers' e-mail from the intake IMAP mailboxes (INTAKE_IMAP_URL); a no-op when unset.
+        "intake-poll": {"task": "tickets.tasks.poll_mailboxes", "schedule": settings.INTAKE_POLL_INTERVAL},
     }

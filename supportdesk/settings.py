@@ -255,6 +255,17 @@ NOTIFICATION_MESSAGE_ID_DOMAIN = env.str(
     "NOTIFICATION_MESSAGE_ID_DOMAIN", default=DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ")
 )
 
+# --- E-mail intake (tickets.mailboxes) ----------------------------------------------------------
+# IMAP mailboxes polled for customers' e-mail: imap://user:pw@host:port/MAILBOX or imaps://...,
+# several separated by commas. Empty: no polling.
+INTAKE_IMAP_URL = env.str("INTAKE_IMAP_URL", default="")
+INTAKE_POLL_INTERVAL = env.float("INTAKE_POLL_INTERVAL", default=30.0)
+INTAKE_BATCH = env.int("INTAKE_BATCH", default=200)
+# The placeholder customer (number) that e-mail from unknown senders is filed under.
+INTAKE_UNKNOWN_CUSTOMER_NUMBER = env.str("INTAKE_UNKNOWN_CUSTOMER_NUMBER", default="0000")
+# More of the desk's own addresses (DEFAULT_FROM_EMAIL is one): mail from them is never imported.
+INTAKE_OWN_ADDRESSES = env.list("INTAKE_OWN_ADDRESSES", default=[])
+
 # --- Security ----------------------------------------------------------------------------------
 
 CONTENT_SECURITY_POLICY = {

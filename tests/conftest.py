@@ -1,7 +1,7 @@
 """Shared fixtures: named personas, service guards, a live Celery worker and a daphne server.
 
-Services: tests marked ``postgres``, ``redis`` or ``worker`` need the real thing, and ``browser``
-tests need Chromium (and Playwright). Locally they skip, saying what is missing; in CI (``CI`` or
+Services: tests marked ``postgres``, ``redis`` or ``worker`` need the real thing, ``browser``
+tests need Chromium (and Playwright), ``imap`` tests Dovecot (started here, on loopback). Locally they skip, saying what is missing; in CI (``CI`` or
 ``SUPPORTDESK_REQUIRE_SERVICES`` set) a missing one is an error, so a green run always means they ran.
 """
 
@@ -45,6 +45,12 @@ def _browser_missing() -> str:
     return ""
 
 
+def _dovecot_missing() -> str:
+    from tests import imap
+
+    return "" if imap.dovecot_binary() else "no dovecot (apt-get install dovecot-imapd)"
+
+
 @pytest.hookimpl(trylast=True)  # after -m / -k have deselected what this run does not need
 def pytest_collection_modifyitems(config, items):
     missing = {}
@@ -56,6 +62,8 @@ def pytest_collection_modifyitems(config, items):
         missing["browser"] = why
     if not shutil.which("prometheus-alertmanager"):
         missing["alertmanager"] = "Debian's prometheus-alertmanager is not installed"
+    if why := _dovecot_missing():
+        missing["imap"] = why
     needed = {m for item in items for m in missing if item.get_closest_marker(m)}
     if needed and REQUIRE_SERVICES:
         raise pytest.UsageError(
@@ -161,3 +169,15 @@ def asgi_server(transactional_db):
     proc, base_url = processes.start_daphne()
     yield base_url
     processes.stop(proc)
+
+
+@pytest.fixture(scope="session")
+def imap_server():
+    """A throw-away Dovecot IMAP server on a free loopback port (any user, password "secret", each
+    user its own empty maildir): ``imap_server.mailbox()`` hands out a fresh one per test."""
+    from tests import imap
+
+    server = imap.DovecotServer()
+    server.start()
+    yield server
+    server.stop()

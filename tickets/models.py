@@ -242,3 +242,52 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.ticket_id}"
+
+
+class InboundStatus(models.TextChoices):
+    OPENED = "opened", _("Opened a ticket")
+    THREADED = "threaded", _("Added to a ticket")
+    IGNORED = "ignored", _("Ignored (automatic mail)")
+    BOUNCE = "bounce", _("Delivery failure")
+    QUARANTINED = "quarantined", _("Quarantined")
+
+
+class InboundMessage(models.Model):
+    """One e-mail taken from an intake mailbox, kept raw. The unique ``message_key`` (the Message-ID,
+    else a hash of the raw bytes) is what makes every message imported exactly once: a second poll
+    or a retried worker inserts the same key and stops there."""
+
+    Status = InboundStatus
+
+    message_key = models.CharField(max_length=500, unique=True)
+    mailbox = models.CharField(_("mailbox"), max_length=300, blank=True)
+    raw = models.BinaryField(_("raw message"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    from_address = models.CharField(_("from"), max_length=320, blank=True)
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_messages"
+    )
+    # The sender matched no customer: the ticket sits on the placeholder customer until attached.
+    sender_unknown = models.BooleanField(_("sender unknown"), default=False)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("inbound e-mail")
+        verbose_name_plural = _("inbound e-mails")
+        indexes = [
+            models.Index(
+                fields=["-received_at"],
+                condition=models.Q(status="quarantined"),
+                name="inbound_quarantine_idx",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in InboundStatus]), name="inbound_status_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_key} ({self.status})"

@@ -12,7 +12,7 @@ from core.roles import CUSTOMER, has_role, is_staff_member
 from customers.models import Customer
 from customers.phones import phone_candidates
 from tickets.extensions import extensions
-from tickets.models import Ticket
+from tickets.models import InboundMessage, Ticket
 
 QUEUE_PAGE_SIZE = 50
 
@@ -101,3 +101,9 @@ def escalation_clusters(limit: int = 8) -> list[dict]:
         .filter(count__gte=2)
         .order_by("-count")[:limit]
     )
+
+
+def quarantine_page(limit: int = 100) -> tuple[list[InboundMessage], int]:
+    """Quarantined e-mail, newest first (raw bytes deferred: the list needs none), and how many wait."""
+    rows = InboundMessage.objects.filter(status=InboundMessage.Status.QUARANTINED)
+    return list(rows.defer("raw").order_by("-received_at", "-id")[:limit]), rows.count()

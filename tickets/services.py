@@ -8,9 +8,11 @@ transaction, so an incident link commits with the ticket).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,8 +22,8 @@ from core.i18n import text_in
 from core.languages import LANGUAGE_CODES
 from core.roles import is_staff_member
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
-from tickets import lexicon, sla
-from tickets.models import Ticket, TicketEvent
+from tickets import intake, lexicon, sla
+from tickets.models import InboundMessage, Ticket, TicketEvent
 from tickets.signals import ticket_changed, ticket_commented
 
 
@@ -335,7 +337,9 @@ def ticket_open(
 
 
 @transaction.atomic
-def ticket_comment(*, ticket: Ticket, actor, body: str, public: bool) -> TicketEvent:
+def ticket_comment(
+    *, ticket: Ticket, actor, body: str, public: bool, data: dict | None = None
+) -> TicketEvent:
     """Add a reply (public) or an internal note. A staff reply to a new ticket opens it; a customer's
     message to a ticket waiting for them puts it back in the queue. Sends ``ticket_commented`` (a
     public staff reply is e-mailed to the customer by the notifications app)."""
@@ -348,7 +352,9 @@ def ticket_comment(*, ticket: Ticket, actor, body: str, public: bool) -> TicketE
     else:
         kind, public = TicketEvent.Kind.CUSTOMER_MESSAGE, True
     now = timezone.now()
-    event = timeline_record(ticket=ticket, kind=kind, actor=actor, public=public, body=body, at=now)
+    event = timeline_record(
+        ticket=ticket, kind=kind, actor=actor, public=public, body=body, at=now, data=data
+    )
     new_status = None
     if by_staff and public and ticket.status == Ticket.Status.NEW:
         new_status = Ticket.Status.OPEN
@@ -492,3 +498,207 @@ def tickets_flag_sla_breaches() -> int:
         .filter(sla_breached=False, sla_due_at__lt=timezone.now())
         .update(sla_breached=True, updated_at=timezone.now())
     )
+
+
+# --- e-mail intake -------------------------------------------------------------------------------
+
+
+def unknown_sender_customer() -> Customer:
+    """The placeholder customer that e-mail from unknown senders is filed under until an agent
+    attaches the ticket to the real customer (``Ticket.customer`` is required). It has no e-mail
+    address, so nothing is ever mailed to an unknown sender: no backscatter to forged senders."""
+    customer, _created = Customer.objects.get_or_create(
+        number=settings.INTAKE_UNKNOWN_CUSTOMER_NUMBER,
+        defaults={"name": "Unknown e-mail sender", "email": ""},
+    )
+    return customer
+
+
+def _customer_for(address: str) -> Customer | None:
+    return Customer.objects.filter(email__iexact=address).select_related("user").order_by("pk").first()
+
+
+def _ticket_for_reply(parsed: intake.ParsedMail) -> Ticket | None:
+    """The ticket a reply belongs to: the ``SD-n`` in its subject, else the desk's Message-IDs it
+    answers. Only if the sender is that ticket's customer (or wrote the mail that opened it): the
+    reference and the id format are easy to guess, so they alone do not let a stranger write into
+    someone else's ticket."""
+    candidates = []
+    if (pk := intake.ticket_id_from_subject(parsed.subject)) is not None:
+        candidates.append(pk)
+    candidates += intake.ticket_ids_from_message_ids(parsed.in_reply_to)
+    for pk in dict.fromkeys(candidates):
+        ticket = Ticket.objects.select_related("customer").filter(pk=pk).first()
+        if ticket is None:
+            continue
+        if (ticket.customer.email or "").lower() == parsed.from_address:
+            return ticket
+        if ticket.inbound_messages.filter(from_address=parsed.from_address).exists():
+            return ticket
+    return None
+
+
+def _bounced_ticket(parsed: intake.ParsedMail) -> Ticket | None:
+    pks = intake.ticket_ids_from_message_ids(parsed.bounce_of)
+    return Ticket.objects.filter(pk__in=pks).first() if pks else None
+
+
+def _mail_data(row: InboundMessage, parsed: intake.ParsedMail) -> dict:
+    return {
+        "inbound": row.pk,
+        "channel": "email",
+        "headers": parsed.headers,
+        "attachments": parsed.attachments,
+        "trimmed": parsed.text != parsed.full_text.strip(),
+    }
+
+
+def _inbound_process(row: InboundMessage, parsed: intake.ParsedMail) -> None:
+    """Turn a parsed message into its effect on tickets, inside the importing transaction."""
+    row.from_address = parsed.from_address[:320]
+    row.subject = parsed.subject[:500]
+    if parsed.from_address in intake.desk_addresses():
+        row.status, row.reason = InboundMessage.Status.IGNORED, "sent from the desk's own address"
+        return
+    if parsed.automatic == "bounce":
+        row.status, row.reason = InboundMessage.Status.BOUNCE, parsed.bounce_reason or "delivery failed"
+        ticket = _bounced_ticket(parsed)
+        if ticket is not None:
+            row.ticket = ticket
+            timeline_record(
+                ticket=ticket,
+                kind=TicketEvent.Kind.NOTE,
+                body=_("An e-mail to the customer could not be delivered: %(reason)s")
+                % {"reason": row.reason},
+                data={"delivery_failure": row.reason, "inbound": row.pk},
+            )
+        return
+    if parsed.automatic:
+        row.status, row.reason = InboundMessage.Status.IGNORED, parsed.automatic
+        return
+    body = parsed.text or _("(no text; see the attachments)")
+    ticket = _ticket_for_reply(parsed)
+    if ticket is not None:
+        row.status, row.ticket = InboundMessage.Status.THREADED, ticket
+        ticket_comment(
+            ticket=ticket,
+            actor=ticket.customer.user,
+            body=body[:20000],
+            public=True,
+            data=_mail_data(row, parsed),
+        )
+        return
+    customer = _customer_for(parsed.from_address)
+    row.sender_unknown = customer is None
+    if customer is None:
+        customer = unknown_sender_customer()
+    ticket = ticket_open(
+        customer=customer,
+        subject=(parsed.subject or _("(no subject)"))[:200],
+        description=body[:20000],
+        channel=Ticket.Channel.EMAIL,
+        actor=customer.user,
+        # Unknown senders are not answered: the address may be forged (backscatter).
+        notify_customer=None if not row.sender_unknown else False,
+    )
+    row.status, row.ticket = InboundMessage.Status.OPENED, ticket
+    timeline_record(
+        ticket=ticket,
+        kind=TicketEvent.Kind.NOTE,
+        body=_("Sender unknown: %(address)s. Attach the ticket to the customer.")
+        % {"address": parsed.from_address}
+        if row.sender_unknown
+        else "",
+        data={**_mail_data(row, parsed), "sender_unknown": row.sender_unknown, "from": parsed.from_address},
+    )
+
+
+def _raw_message_id(raw: bytes) -> str | None:
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    m = re.search(rb"(?im)^message-id:\s*(<[^<>\s]+>)", head)
+    return m.group(1).decode("ascii", "replace") if m else None
+
+
+def inbound_import(*, raw: bytes, mailbox: str = "") -> InboundMessage | None:
+    """Import one raw e-mail exactly once. Returns the new row, or None if its key (Message-ID, else
+    a hash of the bytes) was already imported. The row, the ticket and its timeline commit together
+    or not at all; a concurrent import of the same message waits on the unique key and then stops.
+    A message that cannot be read is kept raw in quarantine with the reason, never half-imported."""
+    try:
+        parsed, reason = intake.parse(raw), ""
+        key = parsed.message_key
+    except intake.UnparseableMail as exc:
+        parsed, reason = None, str(exc)
+        key = intake.message_key(raw, _raw_message_id(raw))
+    from_address, subject = intake.peek_headers(raw) if parsed is None else ("", "")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                row = InboundMessage.objects.create(
+                    message_key=key,
+                    raw=raw,
+                    mailbox=mailbox[:300],
+                    status=InboundMessage.Status.QUARANTINED,
+                    reason=reason,
+                    from_address=from_address[:320],
+                    subject=subject[:500],
+                )
+        except IntegrityError:
+            return None
+        if parsed is not None:
+            try:
+                with transaction.atomic():
+                    _inbound_process(row, parsed)
+            except DomainError as exc:
+                # The ticket services refused it: keep it whole in quarantine, undo any half.
+                row.status, row.reason, row.ticket = InboundMessage.Status.QUARANTINED, str(exc), None
+        row.save()
+    return row
+
+
+@transaction.atomic
+def inbound_reimport(*, message: InboundMessage, actor) -> InboundMessage:
+    """Try a quarantined message again (after a fix to the parser, say). Still unreadable: it stays
+    in quarantine with the new reason."""
+    if not is_staff_member(actor):
+        raise DomainError(_("Only staff can re-import e-mail."))
+    message = InboundMessage.objects.select_for_update().get(pk=message.pk)
+    if message.status != InboundMessage.Status.QUARANTINED:
+        raise DomainError(_("Only quarantined messages can be re-imported."))
+    try:
+        parsed = intake.parse(bytes(message.raw))
+    except intake.UnparseableMail as exc:
+        message.reason = str(exc)
+        message.save(update_fields=["reason"])
+        return message
+    try:
+        with transaction.atomic():
+            _inbound_process(message, parsed)
+    except DomainError as exc:
+        message.status, message.reason, message.ticket = InboundMessage.Status.QUARANTINED, str(exc), None
+    else:
+        message.reason = message.reason if message.status == InboundMessage.Status.IGNORED else ""
+    message.save()
+    return message
+
+
+@transaction.atomic
+def ticket_attach_customer(*, ticket: Ticket, customer: Customer, actor) -> Ticket:
+    """Move a ticket from an unknown e-mail sender to the customer an agent recognised."""
+    if not is_staff_member(actor):
+        raise DomainError(_("Only staff can attach a ticket to a customer."))
+    if ticket.customer_id == customer.pk:
+        return ticket
+    old = ticket.customer
+    ticket.customer = customer
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=["customer", "updated_at"])
+    ticket.inbound_messages.filter(sender_unknown=True).update(sender_unknown=False)
+    timeline_record(
+        ticket=ticket,
+        kind=TicketEvent.Kind.NOTE,
+        actor=actor,
+        data={"customer_from": old.number, "customer_to": customer.number},
+    )
+    ticket_changed.send(sender=Ticket, ticket=ticket, created=False, actor=actor)
+    return ticket

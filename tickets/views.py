@@ -14,7 +14,7 @@ from core.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, role_requ
 from customers.models import Customer
 from tickets import selectors, services
 from tickets.forms import CommentForm, CustomerTicketForm, EscalateForm, StaffTicketForm, StatusForm
-from tickets.models import Ticket
+from tickets.models import InboundMessage, Ticket
 
 # --- agent workspace ---------------------------------------------------------------------------
 
@@ -78,6 +78,12 @@ def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "escalate_form": EscalateForm(),
             "status_form": StatusForm(initial={"status": ticket.status}),
             "wait": selectors.second_line_wait() if ticket.queue != Ticket.Queue.SECOND_LINE else None,
+            # An e-mail from an unknown sender: the address, so an agent can find the customer.
+            "unknown_sender": ticket.inbound_messages.filter(sender_unknown=True)
+            .values_list("from_address", flat=True)
+            .first()
+            if ticket.channel == Ticket.Channel.EMAIL
+            else None,
         },
     )
 
@@ -233,3 +239,46 @@ def my_ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
     else:
         messages.error(request, _("Please write a message first."))
     return redirect("tickets:my_ticket", reference=ticket.reference)
+
+
+# --- e-mail intake -----------------------------------------------------------------------------
+
+
+@require_GET
+@role_required(*STAFF_ROLES)
+def mail_quarantine(request: HttpRequest) -> HttpResponse:
+    """E-mail that could not be read, kept raw with the reason, waiting for a person."""
+    rows, count = selectors.quarantine_page()
+    return render(request, "tickets/quarantine.html", {"rows": rows, "count": count})
+
+
+@require_POST
+@role_required(*STAFF_ROLES)
+def mail_reimport(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(InboundMessage.objects.defer("raw"), pk=pk)
+    try:
+        row = services.inbound_reimport(message=row, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("tickets:mail_quarantine")
+    if row.status == InboundMessage.Status.QUARANTINED:
+        messages.error(request, _("Still unreadable: %(reason)s") % {"reason": row.reason})
+    elif row.ticket_id:
+        messages.success(request, _("Imported into %(reference)s.") % {"reference": row.ticket.reference})
+        return _back_to(row.ticket)
+    else:
+        messages.success(request, _("Imported; it was automatic mail and opened no ticket."))
+    return redirect("tickets:mail_quarantine")
+
+
+@require_POST
+@role_required(*STAFF_ROLES)
+def ticket_attach_customer(request: HttpRequest, reference: str) -> HttpResponse:
+    """Move an unknown e-mail sender's ticket to the customer (by customer number)."""
+    ticket = selectors.get_ticket_for(request.user, reference)
+    customer = Customer.objects.filter(number=request.POST.get("number", "").strip()).first()
+    if customer is None:
+        messages.error(request, _("No customer has that number."))
+    else:
+        services.ticket_attach_customer(ticket=ticket, customer=customer, actor=request.user)
+    return _back_to(ticket)
