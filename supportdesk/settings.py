@@ -52,9 +52,12 @@ INSTALLED_APPS = [
     "tickets",
     "incidents",
     "notifications",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
+    # First, so the latency it records for /metrics covers every other middleware too.
+    "dashboard.middleware.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -167,6 +170,14 @@ INCIDENT_LOOKBACK = timedelta(hours=env.float("INCIDENT_LOOKBACK_HOURS", default
 MONITORING_RESOLVED_ACTION = env.str("MONITORING_RESOLVED_ACTION", default="resolve")
 if MONITORING_RESOLVED_ACTION not in ("resolve", "monitoring"):
     raise ImproperlyConfigured("MONITORING_RESOLVED_ACTION must be 'resolve' or 'monitoring'.")
+
+# --- Metrics (dashboard.views.metrics_view) ------------------------------------------------------
+
+# Prometheus scrapes /metrics with "Authorization: Bearer <METRICS_TOKEN>"; unset, /metrics refuses
+# everyone (the figures describe customers' trouble and staff behaviour: not for the public).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Celery queues whose length /metrics reports (Redis lists named after the queue).
+METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["celery"])
 
 # --- Auth --------------------------------------------------------------------------------------
 
