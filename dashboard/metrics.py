@@ -74,10 +74,10 @@ class DeskCollector(Collector):
         yield g
 
     def _alerts(self) -> Iterator[Metric]:
-        a = Alert.objects.aggregate(total=Count("*"), unpushed=Count("*", filter=Q(pushed_at__isnull=True)))
+        a = Alert.objects.aggregate(total=Count("*"), unpushed=Count("pk", filter=Q(pushed_at__isnull=True)))
         r = AlertReceipt.objects.aggregate(
-            delivered=Count("*", filter=Q(delivered_at__isnull=False)),
-            acknowledged=Count("*", filter=Q(acknowledged_at__isnull=False)),
+            delivered=Count("pk", filter=Q(delivered_at__isnull=False)),
+            acknowledged=Count("pk", filter=Q(acknowledged_at__isnull=False)),
         )
         for name, doc, value in (
             ("supportdesk_alerts", "Alerts written.", a["total"]),

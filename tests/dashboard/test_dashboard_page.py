@@ -175,4 +175,4 @@ def test_the_page_reads_in_swedish_and_finnish(client, ops):
     sv = client.get(reverse("dashboard:page"), HTTP_ACCEPT_LANGUAGE="sv").content.decode()
     fi = client.get(reverse("dashboard:page"), HTTP_ACCEPT_LANGUAGE="fi").content.decode()
     assert "Driftöversikt" in sv
-    assert "Käyttötilanne" in fi
+    assert "Operatiivinen tilannekuva" in fi
