@@ -183,9 +183,9 @@ def naive_figures(range_key: str) -> float:
         heat[key] = heat.get(key, 0) + 1
     linked = {
         t
-        for t, created in IncidentTicketLink.objects.filter(origin="auto", detached_at__isnull=True).values_list(
-            "ticket_id", "ticket__created_at"
-        )
+        for t, created in IncidentTicketLink.objects.filter(
+            origin="auto", detached_at__isnull=True
+        ).values_list("ticket_id", "ticket__created_at")
         if created >= window.start
     }
     reach = sorted(
@@ -232,7 +232,9 @@ def main() -> None:
             t0 = time.perf_counter()
             load_scale_data(customers=args.customers)
             add_incident_history(timezone.now())
-            print(f"loaded {args.customers:,} customers and the incident history in {time.perf_counter() - t0:.1f} s")
+            print(
+                f"loaded {args.customers:,} customers and the incident history in {time.perf_counter() - t0:.1f} s"
+            )
         print(
             f"{Ticket.objects.count():,} tickets, {Ticket.objects.open().count():,} open, "
             f"{IncidentTicketLink.objects.count():,} links; load average {load_average()}"

@@ -167,9 +167,12 @@ class Ticket(models.Model):
                 condition=models.Q(status__in=["new", "open", "pending-customer", "escalated"]),
                 name="ticket_open_service_idx",
             ),
+            # Also the dashboard's heat table (open tickets per area and service): with the service
+            # included it is an index-only scan instead of a visit to every open ticket's row.
             models.Index(
                 fields=["area", "created_at"],
                 condition=models.Q(status__in=["new", "open", "pending-customer", "escalated"]),
+                include=["service"],
                 name="ticket_open_area_idx",
             ),
             models.Index(

@@ -55,8 +55,10 @@
       series: series,
       tzDate: tz ? function (ts) { return uPlot.tzDate(new Date(ts * 1000), tz); } : undefined,
       axes: [
-        { values: function (u, splits) { return splits.map(function (v) { return fmt.format(new Date(v * 1000)); }); } },
-        { label: labels.tickets || "" },
+        // Wide spacing: a localised "ons 16:00" needs room, and 1366 px must not overlap labels.
+        { space: 110, values: function (u, splits) { return splits.map(function (v) { return fmt.format(new Date(v * 1000)); }); } },
+        // Tickets are whole: no 0.2 steps on the count axis.
+        { label: labels.tickets || "", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
       ],
       scales: { y: { range: function (u, min, max) { return [0, Math.max(1, max)]; } } },
       plugins: [bandsPlugin(data.bands || [])],
