@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from tests import factories
 from tests.browser.conftest import session_cookie
-from tests.incidents.conftest import catalogue, ticket_in  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
