@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0001_initial'),
-        ('tickets', '0001_initial'),
+        ('tickets', '0002_keep_open_needs_attention'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
