@@ -131,7 +131,9 @@ def ticket_volume(window: Window, services: list[dict]) -> Volume:
 def incident_bands(window: Window) -> list[dict]:
     """Incidents whose window [started, resolved or now] overlaps the range: one query."""
     qs = (
-        Incident.objects.filter(started_at__lte=window.end)
+        # A withdrawn incident was declared by mistake: nothing to shade.
+        Incident.objects.exclude(status=Incident.Status.WITHDRAWN)
+        .filter(started_at__lte=window.end)
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=window.start))
         .order_by("started_at")
         .values("id", "title", "kind", "severity", "started_at", "resolved_at")[:MAX_BANDS]
