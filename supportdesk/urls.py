@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("", include("incidents.public_urls")),  # "status", the public status page (no namespace)
     path("", include("notifications.urls")),
+    path("", include("dashboard.urls")),
     path("api/v1/", include("supportdesk.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -9,6 +9,7 @@ from django.conf import settings as django_settings
 
 from tests.conftest import CHROMIUM
 from tests.factories import login_session
+from tests.incidents.conftest import catalogue, ticket_in  # noqa: F401 - fixtures for the dashboard chart
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -1,0 +1,315 @@
+"""The dashboard's figures: every one an aggregate computed by the database (GROUP BY, date_trunc,
+window functions), never Python over ticket rows. The number of queries is fixed (pinned in
+tests/dashboard/test_dashboard_page.py) and independent of how many tickets, incidents or receipts exist.
+
+Indexes that serve them (tickets/migrations/0002_dashboard_indexes.py):
+- ``ticket_created_service_idx`` (created_at, service_id): volume per service over time, an
+  index-only scan of the window;
+- ``ticket_open_area_idx`` (partial, open): the open-tickets heat table;
+- ``ticket_open_queue_idx`` (partial, open): second line's queue length;
+- ``ticket_l2_resolved_idx`` (partial, queue = second-line): time to resolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Count, Q
+from django.db.models.functions import Trunc
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Service
+from incidents.models import Incident, IncidentTicketLink
+from notifications.models import Alert
+from tickets.models import Ticket
+
+# Range key → (label, bucket size). "today" starts at local midnight.
+RANGES: dict[str, tuple[str, str]] = {
+    "today": (_("Today"), "hour"),
+    "7d": (_("7 days"), "hour"),
+    "30d": (_("30 days"), "day"),
+}
+DEFAULT_RANGE = "today"
+MAX_BANDS = 200  # incident windows drawn on the chart; more would be unreadable anyway
+
+
+@dataclass(frozen=True)
+class Window:
+    key: str
+    start: datetime
+    end: datetime
+    step: str  # "hour" or "day"
+
+    @property
+    def label(self) -> str:
+        return str(RANGES[self.key][0])
+
+
+def window_for(key: str, now: datetime | None = None) -> Window:
+    """The time window a range key stands for, in the desk's time zone; unknown keys mean today."""
+    if key not in RANGES:
+        key = DEFAULT_RANGE
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if key == "today":
+        start = midnight
+    elif key == "7d":
+        start = local.replace(minute=0, second=0, microsecond=0) - timedelta(days=7)
+    else:
+        start = midnight - timedelta(days=29)
+    return Window(key=key, start=start, end=now, step=RANGES[key][1])
+
+
+def _buckets(window: Window) -> list[datetime]:
+    """Every bucket start of the window (buckets without tickets are zeros, not gaps)."""
+    tz = timezone.get_current_timezone()
+    step = timedelta(hours=1) if window.step == "hour" else timedelta(days=1)
+    out, t = [], window.start
+    while t <= window.end:
+        out.append(t)
+        # Day steps add a calendar day in local time (23 or 25 hours across a DST change).
+        t = (t + step).astimezone(tz) if window.step == "hour" else _next_day(t, tz)
+    return out
+
+
+def _next_day(t: datetime, tz) -> datetime:
+    local = timezone.localtime(t, tz)
+    return timezone.make_aware(datetime(local.year, local.month, local.day) + timedelta(days=1), tz)
+
+
+@dataclass
+class Volume:
+    """Tickets opened per bucket and service: ``series[i][j]`` is service i's count in bucket j."""
+
+    buckets: list[datetime]
+    services: list[dict]
+    series: list[list[int]]
+    total: int
+    bands: list[dict] = field(default_factory=list)
+
+
+def all_services() -> list[dict]:
+    return list(Service.objects.order_by("name").values("id", "code", "name"))
+
+
+def ticket_volume(window: Window, services: list[dict]) -> Volume:
+    """One query: the counts grouped by (bucket, service); a second for the incident bands."""
+    rows = (
+        Ticket.objects.filter(created_at__gte=window.start, created_at__lte=window.end)
+        .annotate(bucket=Trunc("created_at", window.step, tzinfo=timezone.get_current_timezone()))
+        .values("bucket", "service_id")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    buckets = _buckets(window)
+    position = {b: i for i, b in enumerate(buckets)}
+    index = {s["id"]: i for i, s in enumerate(services)}
+    unknown = len(services)  # tickets without a service get their own series
+    series = [[0] * len(buckets) for _ in range(len(services) + 1)]
+    total = 0
+    for row in rows:  # at most (buckets × services) aggregate rows, whatever the ticket count
+        j = position.get(row["bucket"])
+        if j is None:
+            continue
+        series[index.get(row["service_id"], unknown)][j] += row["n"]
+        total += row["n"]
+    named = [*services, {"id": None, "code": "", "name": str(_("No service"))}]
+    keep = [i for i, s in enumerate(series) if any(s)] or list(range(len(services)))
+    return Volume(
+        buckets=buckets,
+        services=[named[i] for i in keep],
+        series=[series[i] for i in keep],
+        total=total,
+        bands=incident_bands(window),
+    )
+
+
+def incident_bands(window: Window) -> list[dict]:
+    """Incidents whose window [started, resolved or now] overlaps the range: one query."""
+    qs = (
+        # A withdrawn incident was declared by mistake: nothing to shade.
+        Incident.objects.exclude(status=Incident.Status.WITHDRAWN)
+        .filter(started_at__lte=window.end)
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=window.start))
+        .order_by("started_at")
+        .values("id", "title", "kind", "severity", "started_at", "resolved_at")[:MAX_BANDS]
+    )
+    return [
+        {
+            "id": i["id"],
+            "title": i["title"],
+            "kind": i["kind"],
+            "severity": i["severity"],
+            "from": max(i["started_at"], window.start).timestamp(),
+            "to": min(i["resolved_at"] or window.end, window.end).timestamp(),
+        }
+        for i in qs
+    ]
+
+
+@dataclass
+class Heat:
+    """Open tickets by region (rows) × service (columns); ``cells[r][s]``, ``level`` 0–5 for colour."""
+
+    regions: list[str]
+    services: list[dict]
+    cells: list[list[tuple[int, int]]]
+    total: int
+
+    @property
+    def rows(self) -> list[tuple[str, list[tuple[int, int]]]]:
+        return list(zip(self.regions, self.cells, strict=True))
+
+
+_HEAT_SQL = """
+WITH leaf AS (
+    SELECT area_id, service_id, COUNT(*) AS n
+    FROM tickets_ticket
+    WHERE status IN ({statuses})
+    GROUP BY area_id, service_id
+)
+SELECT r.name, leaf.service_id, SUM(leaf.n)
+FROM leaf
+LEFT JOIN customers_area a ON a.id = leaf.area_id
+LEFT JOIN customers_area r ON r.depth = 1 AND a.path LIKE r.path || '%%'
+GROUP BY r.name, leaf.service_id
+"""
+
+
+def open_heat(services: list[dict]) -> Heat:
+    """One query: open tickets grouped by (leaf area, service) first — an index-only scan of
+    ``ticket_open_area_idx`` territory — then folded into regions (depth 1 of the area tree) by
+    the materialised path. Regions and services without open tickets are left out."""
+    statuses = [str(s) for s in Ticket.OPEN_STATUSES]
+    sql = _HEAT_SQL.format(statuses=", ".join(["%s"] * len(statuses)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, statuses)
+        rows = cursor.fetchall()
+    no_area = str(_("No area"))
+    counts: dict[tuple[str, int | None], int] = {}
+    for region, service_id, n in rows:  # at most regions × services rows
+        key = (region or no_area, service_id)
+        counts[key] = counts.get(key, 0) + int(n)
+    regions = sorted({r for r, _s in counts}, key=lambda r: (r == no_area, r))
+    used = {s for _r, s in counts}
+    cols = [s for s in services if s["id"] in used]
+    top = max(counts.values(), default=0)
+    cells = []
+    for region in regions:
+        row = []
+        for s in cols:
+            n = counts.get((region, s["id"]), 0)
+            # Six colour steps relative to the busiest cell (CSS classes heat-0 … heat-5, no inline style).
+            row.append((n, 0 if n == 0 else 1 + (4 * n) // top))
+        cells.append(row)
+    return Heat(regions=regions, services=cols, cells=cells, total=sum(counts.values()))
+
+
+@dataclass
+class Headline:
+    new_tickets: int
+    auto_linked: int
+    reach_p50: float | None = None  # seconds from declaration to an agent's browser having the alert
+    reach_p95: float | None = None
+    reach_count: int = 0
+    ack_p50: float | None = None  # seconds from declaration to an agent acknowledging it
+    ack_p95: float | None = None
+    ack_count: int = 0
+    second_line_open: int = 0
+    second_line_p50: float | None = None  # seconds from opened to resolved, second line
+    second_line_resolved: int = 0
+
+    @property
+    def auto_linked_share(self) -> float | None:
+        return self.auto_linked / self.new_tickets if self.new_tickets else None
+
+
+def _seconds(end: str, start: str) -> str:
+    """SQL for ``end - start`` in seconds, on PostgreSQL and on SQLite (the embedded default)."""
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+
+
+# Nearest-rank percentiles with window functions, portable to SQLite: the value whose rank is
+# ceil(p·n), written (n·p·100 + 99) / 100 in integer arithmetic. One pass for all three measures.
+_LATENCY_SQL = """
+WITH d AS (
+    SELECT 'reach' AS m, {reach} AS v
+    FROM notifications_alertreceipt r JOIN notifications_alert a ON a.id = r.alert_id
+    WHERE a.kind = %s AND a.created_at >= %s AND a.created_at <= %s AND r.delivered_at IS NOT NULL
+    UNION ALL
+    SELECT 'ack', {ack}
+    FROM notifications_alertreceipt r JOIN notifications_alert a ON a.id = r.alert_id
+    WHERE a.kind = %s AND a.created_at >= %s AND a.created_at <= %s AND r.acknowledged_at IS NOT NULL
+    UNION ALL
+    SELECT 'second', {took}
+    FROM tickets_ticket t
+    WHERE t.queue = %s AND t.resolved_at >= %s AND t.resolved_at <= %s
+), ranked AS (
+    SELECT m, v, ROW_NUMBER() OVER (PARTITION BY m ORDER BY v) AS rn, COUNT(*) OVER (PARTITION BY m) AS n
+    FROM d
+)
+SELECT m, MAX(n),
+       MAX(CASE WHEN rn = (n * 50 + 99) / 100 THEN v END),
+       MAX(CASE WHEN rn = (n * 95 + 99) / 100 THEN v END)
+FROM ranked GROUP BY m
+"""
+
+
+def headline(window: Window, new_tickets: int) -> Headline:
+    """Three queries: auto-linked new tickets, second line's queue, and the latency percentiles
+    (declaration → agents reached / acknowledged, second line's time to resolution) in one."""
+    auto_linked = IncidentTicketLink.objects.filter(
+        origin=IncidentTicketLink.Origin.AUTO,
+        detached_at__isnull=True,
+        # A link is made after its ticket, so this bound only narrows the scan of links.
+        created_at__gte=window.start,
+        ticket__created_at__gte=window.start,
+        ticket__created_at__lte=window.end,
+    ).aggregate(n=Count("ticket", distinct=True))["n"]
+    h = Headline(new_tickets=new_tickets, auto_linked=auto_linked)
+    h.second_line_open = Ticket.objects.open().filter(queue=Ticket.Queue.SECOND_LINE).count()
+    sql = _LATENCY_SQL.format(
+        reach=_seconds("r.delivered_at", "a.created_at"),
+        ack=_seconds("r.acknowledged_at", "a.created_at"),
+        took=_seconds("t.resolved_at", "t.created_at"),
+    )
+    declared = str(Alert.Kind.INCIDENT_DECLARED)
+    span = [window.start, window.end]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [declared, *span, declared, *span, str(Ticket.Queue.SECOND_LINE), *span])
+        for m, n, p50, p95 in cursor.fetchall():
+            p50 = float(p50) if p50 is not None else None
+            p95 = float(p95) if p95 is not None else None
+            if m == "reach":
+                h.reach_count, h.reach_p50, h.reach_p95 = n, p50, p95
+            elif m == "ack":
+                h.ack_count, h.ack_p50, h.ack_p95 = n, p50, p95
+            else:
+                h.second_line_resolved, h.second_line_p50 = n, p50
+    return h
+
+
+@dataclass
+class Dashboard:
+    window: Window
+    volume: Volume
+    heat: Heat
+    headline: Headline
+
+
+def dashboard(window: Window) -> Dashboard:
+    """Everything on the page: seven queries, whatever the size of the data."""
+    services = all_services()
+    volume = ticket_volume(window, services)
+    return Dashboard(
+        window=window,
+        volume=volume,
+        heat=open_heat(services),
+        headline=headline(window, volume.total),
+    )
