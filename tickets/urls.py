@@ -20,4 +20,5 @@ urlpatterns = [
     path("my/tickets/new/", views.new_ticket, name="new_ticket"),
     path("my/tickets/<str:reference>/", views.my_ticket, name="my_ticket"),
     path("my/tickets/<str:reference>/reply/", views.my_ticket_reply, name="my_ticket_reply"),
+    path("my/tickets/<str:reference>/close/", views.my_ticket_close, name="my_ticket_close"),
 ]

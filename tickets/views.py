@@ -233,3 +233,14 @@ def my_ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
     else:
         messages.error(request, _("Please write a message first."))
     return redirect("tickets:my_ticket", reference=ticket.reference)
+
+
+@require_POST
+@role_required(CUSTOMER)
+def my_ticket_close(request: HttpRequest, reference: str) -> HttpResponse:
+    """The customer says their problem is solved: the ticket is closed (a status entry in the timeline)."""
+    ticket = selectors.get_ticket_for(request.user, reference)
+    if ticket.status != Ticket.Status.CLOSED:
+        services.ticket_set_status(ticket=ticket, status=Ticket.Status.CLOSED, actor=request.user)
+        messages.success(request, _("Your ticket is closed. Write to us again whenever you need."))
+    return redirect("tickets:my_ticket", reference=ticket.reference)
