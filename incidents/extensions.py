@@ -14,6 +14,7 @@ from rest_framework import serializers
 from core.errors import DomainError
 from core.languages import TIME_ZONE_FOR_LANGUAGE
 from incidents import selectors
+from incidents.matching import covering_q
 from incidents.models import Incident, IncidentTicketLink
 from tickets.extensions import ListFilter, Panel, extensions
 
@@ -63,6 +64,19 @@ def _outage_notice_context(request, customer) -> dict | None:
     return {"incidents": incidents, "zone": zone}
 
 
+def _known_for_subscription_context(request, subscription) -> dict | None:
+    """The contact form: active incidents covering the subscription the customer is writing about."""
+    if subscription is None:
+        return None
+    incidents = list(
+        Incident.objects.active().filter(covering_q(subscription)).order_by("-severity", "-started_at")
+    )
+    if not incidents:
+        return None
+    zone = TIME_ZONE_FOR_LANGUAGE.get(subscription.customer.language, settings.TIME_ZONE)
+    return {"incidents": incidents, "zone": zone}
+
+
 def register() -> None:
     extensions.add_queue_annotation(_flag_explained_by_active_incident)
     extensions.add_payload_prefetch(
@@ -98,6 +112,10 @@ def register() -> None:
     )
     extensions.add_panel(
         "my-tickets-top", Panel("incidents/panels/my_tickets_top.html", _outage_notice_context)
+    )
+    extensions.add_panel(
+        "new-ticket-subscription",
+        Panel("incidents/panels/new_ticket_known.html", _known_for_subscription_context),
     )
     extensions.add_panel(
         "lookup-top",

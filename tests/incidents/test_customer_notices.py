@@ -87,3 +87,27 @@ def test_a_customer_closes_their_own_ticket_but_not_anothers(client, catalogue, 
     assert client.post(reverse("tickets:my_ticket_close", args=[theirs.reference])).status_code == 404
     theirs.refresh_from_db()
     assert theirs.status != "closed"
+
+
+def test_the_contact_form_says_we_already_know_about_the_chosen_subscriptions_outage(client, catalogue, ops):
+    sub = factories.SubscriptionFactory(service=catalogue.email, area=catalogue.solna)
+    other = factories.SubscriptionFactory(service=catalogue.iptv, area=catalogue.solna, customer=sub.customer)
+    strangers = factories.SubscriptionFactory(service=catalogue.email, area=catalogue.solna)
+    declare_incident(
+        actor=ops,
+        services=[catalogue.email],
+        areas=[catalogue.stockholm],
+        eta=ETA,
+        public_message={"sv": "E-posten ligger nere."},
+    )
+    _signed_in(client, sub.customer)
+    form = client.get(reverse("tickets:new_ticket")).content.decode()
+    assert reverse("tickets:new_ticket_known") in form and 'id="known-problems"' in form
+    known = reverse("tickets:new_ticket_known")
+    body = client.get(known, {"subscription": sub.pk}, HTTP_HX_REQUEST="true").content.decode()
+    assert "E-posten ligger nere." in body and "14:30 (Europe/Stockholm)" in body
+    assert "E-posten ligger nere." not in client.get(known, {"subscription": other.pk}).content.decode()
+    # Another customer's subscription, or nonsense: nothing, never an error.
+    for value in (strangers.pk, "x", "", "١"):
+        response = client.get(known, {"subscription": value})
+        assert response.status_code == 200 and "E-posten" not in response.content.decode()
