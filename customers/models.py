@@ -9,6 +9,7 @@ from functools import reduce
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.languages import Language
@@ -222,3 +223,20 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service} — {self.address or self.area}"
+
+
+class SignInLink(models.Model):
+    """One e-mailed sign-in link (``customers.signin``). The link carries a signed id; this row is what
+    makes it expire (``created_at``) and work once (``used_at``, set by one conditional UPDATE). No
+    secret is stored: the token is signed with SECRET_KEY when the mail is rendered."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="sign_in_links")
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in link")
+        verbose_name_plural = _("sign-in links")
+
+    def __str__(self) -> str:
+        return f"sign-in link {self.pk} for customer {self.customer_id}"

@@ -5,13 +5,16 @@ Registered once from ``IncidentsConfig.ready()``; the tickets app never imports 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from core.errors import DomainError
+from core.languages import TIME_ZONE_FOR_LANGUAGE
 from incidents import selectors
+from incidents.matching import covering_q
 from incidents.models import Incident, IncidentTicketLink
 from tickets.extensions import ListFilter, Panel, extensions
 
@@ -51,6 +54,29 @@ def _history_context(request, ticket) -> dict | None:
     return {"incident_links": links} if links else None
 
 
+def _outage_notice_context(request, customer) -> dict | None:
+    """My tickets: the active incidents covering any of the customer's subscriptions, with the ETA on
+    the customer's clock and the zone named."""
+    incidents = selectors.active_incidents_for_customer(customer)
+    if not incidents:
+        return None
+    zone = TIME_ZONE_FOR_LANGUAGE.get(customer.language, settings.TIME_ZONE)
+    return {"incidents": incidents, "zone": zone}
+
+
+def _known_for_subscription_context(request, subscription) -> dict | None:
+    """The contact form: active incidents covering the subscription the customer is writing about."""
+    if subscription is None:
+        return None
+    incidents = list(
+        Incident.objects.active().filter(covering_q(subscription)).order_by("-severity", "-started_at")
+    )
+    if not incidents:
+        return None
+    zone = TIME_ZONE_FOR_LANGUAGE.get(subscription.customer.language, settings.TIME_ZONE)
+    return {"incidents": incidents, "zone": zone}
+
+
 def register() -> None:
     extensions.add_queue_annotation(_flag_explained_by_active_incident)
     extensions.add_payload_prefetch(
@@ -83,6 +109,13 @@ def register() -> None:
             "incidents/panels/my_ticket.html",
             lambda request, ticket: {"incidents": selectors.public_incidents_of(ticket)},
         ),
+    )
+    extensions.add_panel(
+        "my-tickets-top", Panel("incidents/panels/my_tickets_top.html", _outage_notice_context)
+    )
+    extensions.add_panel(
+        "new-ticket-subscription",
+        Panel("incidents/panels/new_ticket_known.html", _known_for_subscription_context),
     )
     extensions.add_panel(
         "lookup-top",

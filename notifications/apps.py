@@ -9,6 +9,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Alerts and notifications")
 
     def ready(self) -> None:
+        from customers import signals as customer_signals
         from incidents import signals
         from notifications import receivers
         from tickets import signals as ticket_signals
@@ -21,6 +22,9 @@ class NotificationsConfig(AppConfig):
         signals.incident_linked.connect(receivers.on_incident_linked, dispatch_uid="alerts.linked")
         ticket_signals.ticket_changed.connect(
             receivers.on_ticket_changed, dispatch_uid="outbox.ticket_changed"
+        )
+        customer_signals.sign_in_link_requested.connect(
+            receivers.on_sign_in_link_requested, dispatch_uid="outbox.sign_in_link"
         )
         ticket_signals.ticket_commented.connect(
             receivers.on_ticket_commented, dispatch_uid="outbox.ticket_commented"

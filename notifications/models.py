@@ -98,6 +98,7 @@ class Notification(models.Model):
         INCIDENT_AFFECTS_YOU = "incident-affects-you", _("An outage affects you")
         INCIDENT_UPDATE = "incident-update", _("Outage update")
         INCIDENT_RESOLVED = "incident-resolved", _("Outage over")
+        SIGN_IN_LINK = "sign-in-link", _("Sign-in link")
 
     # Incident notices are proactive: an opted-out customer does not get them, and they carry
     # one-click unsubscribe headers.

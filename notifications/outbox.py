@@ -48,7 +48,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from customers.models import Customer
+from customers.models import Customer, SignInLink
 from incidents import matching
 from incidents.models import Incident
 from notifications import rendering
@@ -129,6 +129,31 @@ def outbox_ticket_confirmation(*, ticket: Ticket, notify_customer: bool | None =
     if not wanted:
         return 0
     return _ticket_row(ticket=ticket, kind=Kind.TICKET_CONFIRMATION, event=f"t{ticket.pk}")
+
+
+def outbox_sign_in_link(*, link: SignInLink) -> int:
+    """Queue the mail carrying a sign-in link (``customers.signin``). Not proactive: sent to customers
+    who opted out of outage mail too. The token is made when the mail is rendered, not stored here."""
+    customer = link.customer
+    if not customer.email:
+        return 0
+    key = _key(Kind.SIGN_IN_LINK, f"l{link.pk}", customer.pk)
+    created = Notification.objects.bulk_create(
+        [
+            Notification(
+                key=key,
+                kind=Kind.SIGN_IN_LINK,
+                customer=customer,
+                language=customer.language,
+                to_email=customer.email,
+                message_id=message_id_for(key),
+                context={"link": link.pk},
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    enqueue_on_commit(len(created))
+    return len(created)
 
 
 def outbox_ticket_reply(*, ticket: Ticket, event: TicketEvent) -> int:

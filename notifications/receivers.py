@@ -55,3 +55,7 @@ def on_ticket_commented(sender, *, ticket, event, **kwargs) -> None:
 
 def on_incident_tickets_kept_open(sender, *, incident: Incident, ticket_ids, **kwargs) -> None:
     services.alerts_for_kept_open_tickets(incident=incident, ticket_ids=ticket_ids)
+
+
+def on_sign_in_link_requested(sender, *, link, **kwargs) -> None:
+    outbox.outbox_sign_in_link(link=link)

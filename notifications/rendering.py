@@ -21,6 +21,8 @@ from django.utils import dateformat, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 
+from customers.models import SignInLink
+from customers.signin import sign_in_token
 from incidents.compensation import credits_for_customers
 from incidents.models import Incident
 from notifications.models import Notification
@@ -151,6 +153,11 @@ def context_for(row: Notification, *, events: dict, credits: dict, links: Links,
         context["reply"] = event.body if event else ""
         actor = event.actor if event else None
         context["agent"] = (actor.first_name or actor.get_username()) if actor else ""
+    if row.kind == Notification.Kind.SIGN_IN_LINK:
+        # The token is signed now, from the link's id: no sign-in secret sits in the outbox row.
+        token = sign_in_token(SignInLink(pk=row.context.get("link")))
+        context["sign_in_url"] = absolute(reverse("customers:sign_in_by_link", args=[token]))
+        context["link_minutes"] = settings.SIGN_IN_LINK_MAX_AGE // 60
     if row.incident_id:
         incident = row.incident
         context.update(

@@ -251,6 +251,12 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 # Where links in e-mails point (unsubscribe, status page): mail has no request to take a host from.
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
+# --- Customers' sign-in by an e-mailed link (customers.signin) ------------------------------------
+SIGN_IN_LINK_MAX_AGE = env.int("SIGN_IN_LINK_MAX_AGE", default=15 * 60)  # seconds a link works
+SIGN_IN_RATE_WINDOW = env.int("SIGN_IN_RATE_WINDOW", default=15 * 60)  # seconds links are counted in
+SIGN_IN_RATE_PER_ADDRESS = env.int("SIGN_IN_RATE_PER_ADDRESS", default=3)
+SIGN_IN_RATE_PER_IP = env.int("SIGN_IN_RATE_PER_IP", default=20)
+
 # --- Customer e-mail outbox (read by notifications.outbox; see its docstring) --------------------
 # Messages per second across all workers (0: as fast as the SMTP server accepts). Your relay's or
 # provider's limit: exceeding it gets 4xx replies, which are retried, but slowly.

@@ -21,6 +21,9 @@ PUBLIC_VIEWS = {
     "api-docs",
     "api-token",
     "api-status",
+    "sign_in_link",  # asking for a sign-in link: how a customer without a login gets one
+    "sign_in_link_sent",
+    "sign_in_by_link",  # the signed, one-time token in the URL is the authorisation
     "unsubscribe",  # RFC 8058 one-click: the signed token in the URL is the authorisation
 }
 

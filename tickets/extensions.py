@@ -13,7 +13,9 @@ the tickets pages and API still work, they just show nothing of the higher app.
 - ``panels``: template panels rendered into named slots of the ticket pages by
   ``{% ticket_panels "slot" obj %}`` (``tickets/templatetags/ticket_panels.py``). Slots:
   ``ticket-top`` and ``ticket-aside`` (the agent's ticket page, obj = ticket), ``my-ticket`` (the
-  customer's ticket page, obj = ticket), ``lookup-top`` (the caller look-up, obj = customer),
+  customer's ticket page, after the ticket's own timeline, obj = ticket), ``my-tickets-top`` (the top
+  of the customer's My tickets, obj = customer), ``new-ticket-subscription``
+  (the contact form, for the subscription the customer picked, obj = subscription), ``lookup-top`` (the caller look-up, obj = customer),
   ``cluster-actions`` (second line's similar-tickets panel, obj = the cluster dict).
 """
 

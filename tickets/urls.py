@@ -21,6 +21,8 @@ urlpatterns = [
     path("desk/mail/quarantine/<int:pk>/reimport/", views.mail_reimport, name="mail_reimport"),
     path("my/tickets/", views.my_tickets, name="my_tickets"),
     path("my/tickets/new/", views.new_ticket, name="new_ticket"),
+    path("my/tickets/new/known/", views.new_ticket_known, name="new_ticket_known"),
     path("my/tickets/<str:reference>/", views.my_ticket, name="my_ticket"),
     path("my/tickets/<str:reference>/reply/", views.my_ticket_reply, name="my_ticket_reply"),
+    path("my/tickets/<str:reference>/close/", views.my_ticket_close, name="my_ticket_close"),
 ]

@@ -199,6 +199,15 @@ def my_tickets(request: HttpRequest) -> HttpResponse:
 def new_ticket(request: HttpRequest) -> HttpResponse:
     customer = selectors.customer_for(request.user)
     form = CustomerTicketForm(request.POST or None, customer=customer)
+    # "We already know": higher apps' panels for the chosen subscription, refreshed by htmx on change.
+    form.fields["subscription"].widget.attrs.update(
+        {
+            "hx-get": reverse("tickets:new_ticket_known"),
+            "hx-trigger": "change",
+            "hx-target": "#known-problems",
+            "hx-swap": "innerHTML",
+        }
+    )
     if request.method == "POST" and form.is_valid():
         ticket = services.ticket_open(
             customer=customer, actor=request.user, channel=Ticket.Channel.WEB, **form.cleaned_data
@@ -239,6 +248,34 @@ def my_ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
     else:
         messages.error(request, _("Please write a message first."))
     return redirect("tickets:my_ticket", reference=ticket.reference)
+
+
+@require_POST
+@role_required(CUSTOMER)
+def my_ticket_close(request: HttpRequest, reference: str) -> HttpResponse:
+    """The customer says their problem is solved: the ticket is closed (a status entry in the timeline)."""
+    ticket = selectors.get_ticket_for(request.user, reference)
+    if ticket.status != Ticket.Status.CLOSED:
+        services.ticket_set_status(ticket=ticket, status=Ticket.Status.CLOSED, actor=request.user)
+        messages.success(request, _("Your ticket is closed. Write to us again whenever you need."))
+    return redirect("tickets:my_ticket", reference=ticket.reference)
+
+
+@require_GET
+@role_required(CUSTOMER)
+def new_ticket_known(request: HttpRequest) -> HttpResponse:
+    """htmx fragment for the contact form: what we already know about the chosen subscription (panels
+    in slot ``new-ticket-subscription``, obj = the subscription). Not the customer's own: nothing."""
+    customer = selectors.customer_for(request.user)
+    value = request.GET.get("subscription", "")
+    subscription = None
+    if value.isascii() and value.isdigit():
+        subscription = (
+            customer.subscriptions.filter(active=True, pk=int(value))
+            .select_related("area", "customer")
+            .first()
+        )
+    return render(request, "tickets/_known_problems.html", {"subscription": subscription})
 
 
 # --- e-mail intake -----------------------------------------------------------------------------
