@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from core.errors import DomainError
+from core.parsing import parse_int
 from incidents import selectors
 from incidents.models import Incident, IncidentTicketLink
 from tickets.extensions import ListFilter, Panel, extensions
@@ -39,10 +40,12 @@ def _flag_explained_by_active_incident(qs: QuerySet) -> QuerySet:
 
 
 def _filter_by_incident(qs: QuerySet, value: str) -> QuerySet:
-    if not value.isascii() or not value.isdigit():
-        raise DomainError(_("incident must be an incident id."), field="incident")
+    try:
+        incident_id = parse_int(value, field="incident")
+    except DomainError:
+        raise DomainError(_("incident must be an incident id."), field="incident") from None
     return qs.filter(
-        incident_links__incident_id=int(value), incident_links__detached_at__isnull=True
+        incident_links__incident_id=incident_id, incident_links__detached_at__isnull=True
     ).distinct()
 
 

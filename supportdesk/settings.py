@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Early: NUL/surrogates in the query string are refused before any view reads them.
+    "supportdesk.middleware.HostileInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "supportdesk.middleware.ProfileLanguageMiddleware",
@@ -208,7 +210,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # Every list is paged and bounded (core.pagination): ?limit= at most API_MAX_PAGE_SIZE.
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "supportdesk.api.exception_handler",
 }
@@ -218,6 +221,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+# The largest page an API list returns (?limit=), and the deepest ?offset= (an OFFSET scan reads
+# every row it skips; clients that need more use filters). Read by core.pagination.
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
+API_MAX_OFFSET = env.int("API_MAX_OFFSET", default=100_000)
 # Bodies larger than this are refused before parsing (JSON API and forms alike).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 

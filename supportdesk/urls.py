@@ -22,3 +22,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+# The API's error shape for errors no view handles (unknown /api/ URLs, exceptions in middleware).
+handler404 = "supportdesk.views.not_found"
+handler500 = "supportdesk.views.server_error"

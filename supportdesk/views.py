@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as default_server_error
 
 from core.roles import ADMIN, AGENT, CUSTOMER, OPS, TECH, roles_of
 from supportdesk import health
@@ -41,3 +44,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """Public: database, Redis and worker status, 503 when any is down (for load balancers)."""
     result = health.report()
     return JsonResponse(result, status=200 if result["ok"] else 503)
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """404: the API's JSON error shape under /api/, the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": _("Not found."), "fields": {}}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500: JSON under /api/ (for errors outside any view, e.g. in middleware), the plain page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": _("Internal server error."), "fields": {}}, status=500)
+    return default_server_error(request)
