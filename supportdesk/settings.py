@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",  # sign-in throttling (see "Sign-in throttling" below)
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -69,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
@@ -227,6 +230,35 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
 API_MAX_OFFSET = env.int("API_MAX_OFFSET", default=100_000)
 # Bodies larger than this are refused before parsing (JSON API and forms alike).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+
+# --- Proxies and sign-in throttling ----------------------------------------------------------
+
+# Trust X-Forwarded-For for the client address only when a proxy we run sits in front and sets it;
+# otherwise anyone can rotate the header and escape every per-address limit. Off by default. Read
+# here (axes, DRF's throttles) and by docker-compose.yml (daphne's --proxy-headers).
+TRUST_PROXY_HEADERS = env.bool("TRUST_PROXY_HEADERS", default=False)
+# DRF's throttles: 0 proxies means REMOTE_ADDR, never X-Forwarded-For.
+REST_FRAMEWORK["NUM_PROXIES"] = 1 if TRUST_PROXY_HEADERS else 0
+
+# django-axes guards every authenticate() call: the login page, the admin and POST /api/v1/auth/token/
+# (and any later sign-in path that calls authenticate()). Failures are stored in the database, so
+# the throttle keeps working when Redis is down.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours, as axes reads it
+# A username from one address: guessing ops' password is stopped without letting anyone elsewhere
+# lock ops out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "supportdesk.views.signin_locked_out"
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUST_PROXY_HEADERS else ("REMOTE_ADDR",)
+)
+AXES_IPWARE_PROXY_COUNT = 1 if TRUST_PROXY_HEADERS else 0
+AXES_VERBOSE = False
 
 # --- E-mail ------------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -58,3 +58,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"error": _("Internal server error."), "fields": {}}, status=500)
     return default_server_error(request)
+
+
+def signin_locked_out(request: HttpRequest, credentials=None, *args, **kwargs) -> HttpResponse:
+    """django-axes' answer to a locked-out sign-in: 429, JSON under /api/, a short page elsewhere."""
+    message = _("Too many failed sign-in attempts. Try again later.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": message, "fields": {}}, status=429)
+    return render(request, "registration/locked_out.html", {"message": message}, status=429)
