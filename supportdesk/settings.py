@@ -30,6 +30,12 @@ if PRODUCTION and (not SECRET_KEY or SECRET_KEY == _DEV_SECRET):
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Pages allowed to open the alert websocket (checked by supportdesk.asgi in every mode, so a foreign
+# page cannot ride an agent's session cookie). "https://desk.example.com" pins scheme and port; a bare
+# host name allows any. Default: this machine outside production, CSRF_TRUSTED_ORIGINS in production.
+WEBSOCKET_ALLOWED_ORIGINS = env.list(
+    "WEBSOCKET_ALLOWED_ORIGINS", default=CSRF_TRUSTED_ORIGINS if PRODUCTION else ["localhost", "127.0.0.1"]
+)
 
 INSTALLED_APPS = [
     "daphne",  # makes `runserver` serve ASGI (websockets included)
