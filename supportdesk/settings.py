@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us (the CSP blocks CDNs)
     "axes",  # sign-in throttling (see "Sign-in throttling" below)
     "rest_framework",
     "rest_framework.authtoken",
@@ -229,6 +230,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tickets, incidents, look-up and monitoring hooks for an incident-aware support desk.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ from our own static files, not a CDN the CSP (script-src 'self') would block.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 # The largest page an API list returns (?limit=), and the deepest ?offset= (an OFFSET scan reads
 # every row it skips; clients that need more use filters). Read by core.pagination.

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 
-from core.roles import ADMIN, AGENT, CUSTOMER, OPS, TECH, roles_of
+from core.roles import ADMIN, AGENT, CUSTOMER, OPS, TECH, is_staff_member, roles_of
 from supportdesk import health
 
 # Where each role lands after login, first match wins (the composition root knows every app's URLs).
@@ -41,8 +41,17 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Public: database, Redis and worker status, 503 when any is down (for load balancers)."""
-    result = health.report()
+    """Public liveness: the process answers. Touches nothing else, so a restart is only asked for
+    when this process itself is stuck."""
+    return JsonResponse({"ok": True})
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Public readiness: 200 when the database and Redis answer, else 503. Staff also see the worker
+    check and error texts; anonymous callers only ok flags."""
+    result = health.readiness(detail=is_staff_member(request.user))
     return JsonResponse(result, status=200 if result["ok"] else 503)
 
 
