@@ -51,7 +51,7 @@ seed: migrate ## Load the demo data (idempotent) and print the demo logins
 # daphne is in INSTALLED_APPS, so runserver serves ASGI (websockets included). With no
 # DATABASE_URL / REDIS_URL set this is the embedded default: SQLite, in-memory layer, eager Celery.
 run: seed ## Install, migrate, seed, print demo logins, serve on http://127.0.0.1:8000 (ASGI)
-	$(BIN)/python manage.py runserver 0.0.0.0:8000
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 serve: $(STAMP) ## Serve on 0.0.0.0:8000 without migrating or seeding
 	$(BIN)/python manage.py runserver 0.0.0.0:8000

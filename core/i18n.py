@@ -8,9 +8,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from core.languages import LANGUAGE_CODES
-
-# NUL and lone surrogates cannot be stored in PostgreSQL text nor encoded as UTF-8.
-_UNSTORABLE = {0} | set(range(0xD800, 0xE000))
+from core.parsing import has_unstorable
 
 
 def text_in(texts: dict | None, language: str | None = None) -> str:
@@ -36,7 +34,7 @@ def clean_texts(value: dict | str | None, *, name: str, required: bool = False) 
             raise DomainError(_("Unknown language %(lang)s: use sv, fi or en.") % {"lang": lang}, field=name)
         if not isinstance(text, str):
             raise DomainError(_("Each language's text must be a string."), field=name)
-        if any(ord(ch) in _UNSTORABLE for ch in text):
+        if has_unstorable(text):
             raise DomainError(_("The text contains characters that cannot be stored."), field=name)
         if text.strip():
             texts[lang] = text.strip()

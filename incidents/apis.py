@@ -12,7 +12,6 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +19,7 @@ from rest_framework.views import APIView
 from core.errors import DomainError, NotFound
 from core.i18n import clean_texts
 from core.languages import LANGUAGE_CODES
+from core.pagination import BoundedLimitOffsetPagination
 from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
 from customers.models import Area, EquipmentModel, Service
 from incidents import selectors, services
@@ -432,7 +432,7 @@ class IncidentCollectionApi(APIView):
             if wanted not in Incident.Status.values:
                 raise DomainError(_("Unknown status."), field="status")
             qs = qs.filter(status=wanted)
-        paginator = LimitOffsetPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(IncidentOutputSerializer(page, many=True).data)
 
@@ -589,7 +589,7 @@ class IncidentTicketsApi(APIView):
     @extend_schema(responses=LinkOutputSerializer(many=True))
     def get(self, request, pk: int):
         incident = get_object_or_404(Incident, pk=pk)
-        paginator = LimitOffsetPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(selectors.incident_tickets(incident), request, view=self)
         return paginator.get_paginated_response(LinkOutputSerializer(page, many=True).data)
 

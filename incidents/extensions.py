@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from core.errors import DomainError
 from core.languages import TIME_ZONE_FOR_LANGUAGE
+from core.parsing import parse_int
 from incidents import selectors
 from incidents.matching import covering_q
 from incidents.models import Incident, IncidentTicketLink
@@ -42,10 +43,12 @@ def _flag_explained_by_active_incident(qs: QuerySet) -> QuerySet:
 
 
 def _filter_by_incident(qs: QuerySet, value: str) -> QuerySet:
-    if not value.isascii() or not value.isdigit():
-        raise DomainError(_("incident must be an incident id."), field="incident")
+    try:
+        incident_id = parse_int(value, field="incident")
+    except DomainError:
+        raise DomainError(_("incident must be an incident id."), field="incident") from None
     return qs.filter(
-        incident_links__incident_id=int(value), incident_links__detached_at__isnull=True
+        incident_links__incident_id=incident_id, incident_links__detached_at__isnull=True
     ).distinct()
 
 

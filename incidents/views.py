@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.errors import DomainError
 from core.i18n import text_in
 from core.languages import LANGUAGE_CODES
+from core.parsing import parse_int
 from core.roles import ADMIN, OPS, STAFF_ROLES, has_role, role_required
 from customers.models import Customer
 from incidents import selectors, services
@@ -47,9 +48,10 @@ def workaround_steps(text: str) -> list[str]:
 
 
 def _int(value) -> int:
+    """A posted id (ASCII digits only), else 0, which matches nothing so the caller 404s."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return parse_int(value, field="incident")
+    except DomainError:
         return 0
 
 

@@ -14,6 +14,8 @@ open yet deaf; the catch-up that follows returns whatever it missed meanwhile.
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import timedelta
 
 from channels.db import database_sync_to_async
@@ -31,6 +33,17 @@ CLOSE_FORBIDDEN = 4403
 CATCH_UP_LIMIT = 200
 CATCH_UP_WINDOW = timedelta(hours=12)
 CLIENT_RECEIPT_STATES = ("delivered", "seen")
+# Per socket: a token bucket of RATE_BURST frames refilled at RATE_PER_SECOND. The browser sends a
+# hello every RESYNC_SECONDS and a receipt per alert; a flood closes the socket instead of keeping
+# the server busy with catch-up queries.
+RATE_PER_SECOND = 5.0
+RATE_BURST = 30
+# The browser's frames are tiny; anything bigger (or nested deep enough to exhaust the parser) is abuse.
+MAX_FRAME_CHARS = 4096
+CLOSE_UNSUPPORTED = 1003  # binary frame
+CLOSE_INVALID = 1007  # too deep to parse
+CLOSE_POLICY = 1008  # too many frames
+CLOSE_TOO_BIG = 1009
 
 
 def _in_pool(func):
@@ -85,13 +98,36 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         for group in getattr(self, "joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
 
-    @classmethod
-    async def decode_json(cls, text_data):
-        # Bad input is ignored, not a crash that drops the agent's socket.
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        """Every frame is checked before it is parsed: binary, oversize, too deep or too many frames
+        close the socket cleanly (a close code, no traceback); merely malformed JSON is ignored."""
+        if not self._take_token():
+            await self.close(code=CLOSE_POLICY)
+            return
+        if text_data is None:
+            await self.close(code=CLOSE_UNSUPPORTED)
+            return
+        if len(text_data) > MAX_FRAME_CHARS:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
         try:
-            return await super().decode_json(text_data)
+            content = json.loads(text_data)
+        except RecursionError:
+            await self.close(code=CLOSE_INVALID)
+            return
         except ValueError:
-            return None
+            return  # bad input is ignored, not a crash that drops the agent's socket
+        await self.receive_json(content, **kwargs)
+
+    def _take_token(self) -> bool:
+        now = time.monotonic()
+        tokens, last = getattr(self, "_bucket", (float(RATE_BURST), now))
+        tokens = min(float(RATE_BURST), tokens + (now - last) * RATE_PER_SECOND)
+        if tokens < 1:
+            self._bucket = (tokens, now)
+            return False
+        self._bucket = (tokens - 1, now)
+        return True
 
     async def receive_json(self, content, **kwargs) -> None:
         if not isinstance(content, dict):

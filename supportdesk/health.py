@@ -1,4 +1,4 @@
-"""Health of the parts the desk runs on, as /healthz reports it."""
+"""Health of the parts the desk runs on, as /readyz reports it (/healthz is liveness only)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,13 @@ def check_worker() -> dict:
     return {"ok": age <= settings.HEARTBEAT_MAX_AGE, "mode": "celery", "last_heartbeat_age_s": round(age, 1)}
 
 
-def report() -> dict:
-    checks = {"database": check_database(), "redis": check_redis(), "worker": check_worker()}
-    return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}
+def readiness(*, detail: bool) -> dict:
+    """/readyz: can this web node serve (database and Redis)? The workers' state does not decide it:
+    a load balancer would pull healthy web nodes when only the workers are down. ``detail`` (staff)
+    adds the worker check and the error texts, which name hosts and ports."""
+    checks = {"database": check_database(), "redis": check_redis()}
+    ok = all(c["ok"] for c in checks.values())
+    if not detail:
+        return {"ok": ok, "checks": {name: {"ok": c["ok"]} for name, c in checks.items()}}
+    checks["worker"] = check_worker()
+    return {"ok": ok, "checks": checks}

@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.html import escape
+from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from core.languages import SESSION_LANGUAGE_KEY
+from core.parsing import has_unstorable
+from supportdesk.api import status_for
+
+logger = logging.getLogger("django.request")
 
 
 class ProfileLanguageMiddleware(MiddlewareMixin):
@@ -16,3 +27,46 @@ class ProfileLanguageMiddleware(MiddlewareMixin):
         if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
             translation.activate(language)
             request.LANGUAGE_CODE = language
+
+
+def is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(request, message: str, *, field: str | None = None, status: int = 400) -> HttpResponse:
+    """The one error shape: JSON ``{"error": ..., "fields": {...}}`` for the API, a short page elsewhere."""
+    if is_api(request):
+        return JsonResponse({"error": message, "fields": {field: [message]} if field else {}}, status=status)
+    text = f"{field}: {message}" if field else message
+    return HttpResponse(escape(text), status=status, content_type="text/plain; charset=utf-8")
+
+
+class HostileInputMiddleware:
+    """Bad input is a 400 naming the field, never a 500, for every view at once.
+
+    - Query parameters (names and values) and the path may not hold NUL or lone surrogates: PostgreSQL
+      refuses them, so every ``?q=`` reader would otherwise 500 on its first query.
+    - A ``DomainError`` escaping a view (``core.parsing.parse_int`` on a cursor, say) is a 400.
+    - Any other exception under ``/api/`` is a JSON 500 in the same shape (and logged), not HTML.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if has_unstorable(request.path):
+            return error_response(request, _("The address contains characters that cannot be used."))
+        for name, values in request.GET.lists():
+            if has_unstorable(name) or any(has_unstorable(v) for v in values):
+                return error_response(
+                    request, _("The text contains characters that cannot be stored."), field=name
+                )
+        return self.get_response(request)
+
+    def process_exception(self, request, exc):
+        if isinstance(exc, DomainError):
+            return error_response(request, exc.message, field=exc.field, status=status_for(exc))
+        if is_api(request) and not isinstance(exc, Http404 | PermissionDenied):
+            logger.error("Internal Server Error: %s", request.path, exc_info=exc, extra={"request": request})
+            return error_response(request, _("Internal server error."), status=500)
+        return None

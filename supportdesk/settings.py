@@ -30,6 +30,12 @@ if PRODUCTION and (not SECRET_KEY or SECRET_KEY == _DEV_SECRET):
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Pages allowed to open the alert websocket (checked by supportdesk.asgi in every mode, so a foreign
+# page cannot ride an agent's session cookie). "https://desk.example.com" pins scheme and port; a bare
+# host name allows any. Default: this machine outside production, CSRF_TRUSTED_ORIGINS in production.
+WEBSOCKET_ALLOWED_ORIGINS = env.list(
+    "WEBSOCKET_ALLOWED_ORIGINS", default=CSRF_TRUSTED_ORIGINS if PRODUCTION else ["localhost", "127.0.0.1"]
+)
 
 INSTALLED_APPS = [
     "daphne",  # makes `runserver` serve ASGI (websockets included)
@@ -40,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us (the CSP blocks CDNs)
+    "axes",  # sign-in throttling (see "Sign-in throttling" below)
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -63,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Early: NUL/surrogates in the query string are refused before any view reads them.
+    "supportdesk.middleware.HostileInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "supportdesk.middleware.ProfileLanguageMiddleware",
@@ -70,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
@@ -222,7 +234,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # Every list is paged and bounded (core.pagination): ?limit= at most API_MAX_PAGE_SIZE.
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "supportdesk.api.exception_handler",
 }
@@ -231,9 +244,46 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tickets, incidents, look-up and monitoring hooks for an incident-aware support desk.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ from our own static files, not a CDN the CSP (script-src 'self') would block.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+# The largest page an API list returns (?limit=), and the deepest ?offset= (an OFFSET scan reads
+# every row it skips; clients that need more use filters). Read by core.pagination.
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
+API_MAX_OFFSET = env.int("API_MAX_OFFSET", default=100_000)
 # Bodies larger than this are refused before parsing (JSON API and forms alike).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+
+# --- Proxies and sign-in throttling ----------------------------------------------------------
+
+# Trust X-Forwarded-For for the client address only when a proxy we run sits in front and sets it;
+# otherwise anyone can rotate the header and escape every per-address limit. Off by default. Read
+# here (axes, DRF's throttles) and by docker-compose.yml (daphne's --proxy-headers).
+TRUST_PROXY_HEADERS = env.bool("TRUST_PROXY_HEADERS", default=False)
+# DRF's throttles: 0 proxies means REMOTE_ADDR, never X-Forwarded-For.
+REST_FRAMEWORK["NUM_PROXIES"] = 1 if TRUST_PROXY_HEADERS else 0
+
+# django-axes guards every authenticate() call: the login page, the admin and POST /api/v1/auth/token/
+# (and any later sign-in path that calls authenticate()). Failures are stored in the database, so
+# the throttle keeps working when Redis is down.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours, as axes reads it
+# A username from one address: guessing ops' password is stopped without letting anyone elsewhere
+# lock ops out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "supportdesk.views.signin_locked_out"
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUST_PROXY_HEADERS else ("REMOTE_ADDR",)
+)
+AXES_IPWARE_PROXY_COUNT = 1 if TRUST_PROXY_HEADERS else 0
+AXES_VERBOSE = False
 
 # --- E-mail ------------------------------------------------------------------------------------
 

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as default_server_error
 
-from core.roles import ADMIN, AGENT, CUSTOMER, OPS, TECH, roles_of
+from core.roles import ADMIN, AGENT, CUSTOMER, OPS, TECH, is_staff_member, roles_of
 from supportdesk import health
 
 # Where each role lands after login, first match wins (the composition root knows every app's URLs).
@@ -38,6 +41,37 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Public: database, Redis and worker status, 503 when any is down (for load balancers)."""
-    result = health.report()
+    """Public liveness: the process answers. Touches nothing else, so a restart is only asked for
+    when this process itself is stuck."""
+    return JsonResponse({"ok": True})
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Public readiness: 200 when the database and Redis answer, else 503. Staff also see the worker
+    check and error texts; anonymous callers only ok flags."""
+    result = health.readiness(detail=is_staff_member(request.user))
     return JsonResponse(result, status=200 if result["ok"] else 503)
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """404: the API's JSON error shape under /api/, the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": _("Not found."), "fields": {}}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500: JSON under /api/ (for errors outside any view, e.g. in middleware), the plain page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": _("Internal server error."), "fields": {}}, status=500)
+    return default_server_error(request)
+
+
+def signin_locked_out(request: HttpRequest, credentials=None, *args, **kwargs) -> HttpResponse:
+    """django-axes' answer to a locked-out sign-in: 429, JSON under /api/, a short page elsewhere."""
+    message = _("Too many failed sign-in attempts. Try again later.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": message, "fields": {}}, status=429)
+    return render(request, "registration/locked_out.html", {"message": message}, status=429)

@@ -13,6 +13,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.core]
 PUBLIC_VIEWS = {
     "home",
     "healthz",
+    "readyz",
     "login",
     "logout",
     "status",

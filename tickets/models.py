@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.parsing import MAX_INT, is_ascii_digits
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
 
 REFERENCE_PREFIX = "SD-"
@@ -202,9 +203,11 @@ class Ticket(models.Model):
 
     @staticmethod
     def pk_from_reference(reference: str) -> int | None:
+        """The id in ``SD-<id>``, or ``None`` when it is not one (ASCII digits only: ``SD-²`` is not)."""
         ref = (reference or "").strip().upper()
-        if ref.startswith(REFERENCE_PREFIX) and ref[len(REFERENCE_PREFIX) :].isdigit():
-            return int(ref[len(REFERENCE_PREFIX) :])
+        digits = ref[len(REFERENCE_PREFIX) :]
+        if ref.startswith(REFERENCE_PREFIX) and is_ascii_digits(digits) and int(digits) <= MAX_INT:
+            return int(digits)
         return None
 
     @property

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError
+from core.parsing import parse_int_or_none
 from core.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, role_required
 from customers.models import Customer
 from tickets import selectors, services
@@ -20,9 +21,9 @@ from tickets.models import InboundMessage, Ticket
 
 
 def _before_id(request: HttpRequest) -> int | None:
-    """The keyset cursor of a queue page (``?before=<id>``); anything else means the first page."""
-    before = request.GET.get("before", "")
-    return int(before) if before.isdigit() else None
+    """The keyset cursor of a queue page (``?before=<id>``); absent means the first page, anything
+    but an id is refused (``DomainError``: a 400 on ``before``)."""
+    return parse_int_or_none(request.GET.get("before"), field="before")
 
 
 @require_GET

@@ -49,8 +49,9 @@ DEMO_LOGINS = (
 )
 
 
-def ensure_demo_users(stdout: Out = quiet) -> dict[str, User]:
-    """One login per role. Passwords are set when the user is created, never overwritten."""
+def ensure_demo_users(stdout: Out = quiet, *, demo_passwords: bool = True) -> dict[str, User]:
+    """One login per role. Passwords are set when the user is created, never overwritten; without
+    ``demo_passwords`` (production) new users get an unusable password, so no well-known login exists."""
     users = {}
     for login in DEMO_LOGINS:
         user, created = User.objects.get_or_create(
@@ -65,7 +66,10 @@ def ensure_demo_users(stdout: Out = quiet) -> dict[str, User]:
             },
         )
         if created:
-            user.set_password(login.password)
+            if demo_passwords:
+                user.set_password(login.password)
+            else:
+                user.set_unusable_password()
             user.save(update_fields=["password"])
         user.groups.add(Group.objects.get(name=login.role))
         users[login.role] = user
@@ -480,7 +484,12 @@ class DemoResult:
 
 
 def seed_demo(
-    *, customers: int = 200, flush: bool = False, seed: int = 20260101, stdout: Out = quiet
+    *,
+    customers: int = 200,
+    flush: bool = False,
+    seed: int = 20260101,
+    stdout: Out = quiet,
+    demo_passwords: bool = True,
 ) -> DemoResult:
     """The whole demo, idempotently: catalogue, logins, named customers, ``customers`` generated ones,
     the two incidents (declared after the bulk load, so they link its open tickets) and the named
@@ -490,7 +499,7 @@ def seed_demo(
         flush_desk_data(stdout)
     with transaction.atomic():
         cat = ensure_catalogue()
-        users = ensure_demo_users(stdout)
+        users = ensure_demo_users(stdout, demo_passwords=demo_passwords)
         demo = ensure_demo_customers(cat, users)
         ensure_demo_compensation_and_monitoring(cat)
     stdout(

@@ -24,8 +24,10 @@ def session_cookie_for(user) -> bytes:
     return f"{settings.SESSION_COOKIE_NAME}={login_session(user)}".encode()
 
 
-async def connect(user=None) -> tuple[WebsocketCommunicator, bool, int | None]:
-    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+async def connect(
+    user=None, origin: bytes = b"http://localhost:8000"
+) -> tuple[WebsocketCommunicator, bool, int | None]:
+    headers = [(b"origin", origin), (b"host", b"localhost:8000")]
     if user is not None and not isinstance(user, AnonymousUser):
         headers.append((b"cookie", await session_cookie_for(user)))
     communicator = WebsocketCommunicator(application, "/ws/alerts/", headers=headers)
@@ -181,3 +183,42 @@ async def test_malformed_messages_are_ignored_and_the_socket_stays_up(agent):
     await communicator.send_json_to({"type": "hello", "last_id": 0})
     assert (await communicator.receive_json_from(timeout=5))["type"] == "caught-up"
     await communicator.disconnect()
+
+
+async def test_a_foreign_origin_is_refused_even_in_development(agent, settings):
+    assert "*" in settings.ALLOWED_HOSTS  # development mode, where AllowedHostsOriginValidator let it in
+    _, connected, _ = await connect(agent, origin=b"https://evil.example")
+    assert not connected
+
+
+async def test_an_origin_in_the_setting_is_allowed(agent, settings):
+    settings.WEBSOCKET_ALLOWED_ORIGINS = ["https://desk.example.com"]
+    _, connected, _ = await connect(agent, origin=b"https://desk.example.com")
+    assert connected
+    _, connected, _ = await connect(agent, origin=b"http://localhost:8000")
+    assert not connected
+
+
+async def test_a_binary_frame_closes_the_socket_cleanly(agent):
+    communicator, connected, _ = await connect(agent)
+    assert connected
+    await communicator.send_to(bytes_data=b"\x00\x01")
+    assert (await communicator.receive_output(timeout=5)) == {"type": "websocket.close", "code": 1003}
+
+
+async def test_deeply_nested_json_closes_the_socket_cleanly(agent):
+    communicator, connected, _ = await connect(agent)
+    await communicator.send_to(text_data="[" * 3000 + "]" * 3000)
+    assert (await communicator.receive_output(timeout=5))["code"] in (1007, 1009)
+    communicator, connected, _ = await connect(agent)
+    await communicator.send_to(text_data="[" * 2000 + "]" * 2000)
+    assert (await communicator.receive_output(timeout=5))["code"] == 1007
+
+
+async def test_a_flood_of_frames_closes_the_socket(agent):
+    from notifications.consumers import CLOSE_POLICY, RATE_BURST
+
+    communicator, connected, _ = await connect(agent)
+    for _ in range(RATE_BURST + 5):
+        await communicator.send_to(text_data='{"type": "noise"}')
+    assert (await communicator.receive_output(timeout=5)) == {"type": "websocket.close", "code": CLOSE_POLICY}

@@ -7,7 +7,8 @@ many tickets in bulk (COPY on PostgreSQL); see ``supportdesk/seeding/``.
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from supportdesk import seeding
 
@@ -25,14 +26,37 @@ class Command(BaseCommand):
         )
         parser.add_argument("--flush", action="store_true", help="Empty the desk's tables first.")
         parser.add_argument("--seed", type=int, default=20260101, help="Random seed for generated data.")
+        parser.add_argument(
+            "--i-know-this-is-production",
+            action="store_true",
+            dest="i_know_this_is_production",
+            help="Seed even with SUPPORTDESK_PRODUCTION on (demo logins then get no usable password).",
+        )
 
-    def handle(self, *args, customers: int, flush: bool, seed: int, **options) -> None:
+    def handle(
+        self, *args, customers: int, flush: bool, seed: int, i_know_this_is_production: bool, **options
+    ) -> None:
         if customers < 0:
             self.stderr.write("--customers must be 0 or more")
             raise SystemExit(2)
-        result = seeding.seed_demo(customers=customers, flush=flush, seed=seed, stdout=self.stdout.write)
+        # Demo data in production would leave admin/admin-demo as a working superuser.
+        if settings.PRODUCTION and not i_know_this_is_production:
+            raise CommandError(
+                "Refusing to load demo data in production mode (SUPPORTDESK_PRODUCTION). "
+                "Pass --i-know-this-is-production to load it anyway, without demo passwords."
+            )
+        result = seeding.seed_demo(
+            customers=customers,
+            flush=flush,
+            seed=seed,
+            stdout=self.stdout.write,
+            demo_passwords=not settings.PRODUCTION,
+        )
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in {result.seconds:.1f} s."))
         self.stdout.write("")
+        if settings.PRODUCTION:
+            self.stdout.write("Demo users have no usable password: set one with `manage.py changepassword`.")
+            return
         self.stdout.write("Demo logins (username / password → role):")
         for login in result.logins:
             self.stdout.write(f"  {login.username:<6} / {login.password:<11} → {login.role}")
