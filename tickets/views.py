@@ -162,6 +162,17 @@ def lookup(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/lookup.html", context)
 
 
+@require_GET
+@role_required(*STAFF_ROLES)
+def search(request: HttpRequest) -> HttpResponse:
+    """The top bar's search: a ticket reference goes straight to the ticket; anything else lists
+    customers, tickets and comments that match, grouped."""
+    results = selectors.search(request.GET.get("q", ""))
+    if results.ticket is not None:
+        return _back_to(results.ticket)
+    return render(request, "tickets/search.html", {"results": results, "q": results.q})
+
+
 @require_POST
 @role_required(*STAFF_ROLES)
 def staff_open_ticket(request: HttpRequest, number: str) -> HttpResponse:
