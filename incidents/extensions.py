@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from core.errors import DomainError
 from incidents import selectors
 from incidents.models import Incident, IncidentTicketLink
-from tickets.extensions import ListFilter, Panel, extensions
+from tickets.extensions import ListFilter, Panel, QueueFilter, extensions
 
 ATTACHED_LINKS = "attached_links"
 
@@ -46,6 +47,20 @@ def _filter_by_incident(qs: QuerySet, value: str) -> QuerySet:
     ).distinct()
 
 
+def _queue_by_incident(qs: QuerySet, value: str) -> QuerySet | None:
+    """Queue rows attached to incident ``value`` (an EXISTS, so rows are not multiplied)."""
+    if not value.isascii() or not value.isdigit():
+        return None
+    attached = IncidentTicketLink.objects.filter(
+        ticket=OuterRef("pk"), incident_id=int(value), detached_at__isnull=True
+    )
+    return qs.filter(Exists(attached))
+
+
+def _active_incident_choices() -> list[tuple[str, str]]:
+    return [(str(i.pk), f"#{i.pk} {i.title}") for i in Incident.objects.active().order_by("-pk")[:50]]
+
+
 def _history_context(request, ticket) -> dict | None:
     links = selectors.ticket_incident_history(ticket)
     return {"incident_links": links} if links else None
@@ -66,6 +81,9 @@ def register() -> None:
     extensions.list_filters["incident"] = ListFilter(
         apply=_filter_by_incident,
         parameter=OpenApiParameter("incident", int, description="Tickets attached to this incident."),
+    )
+    extensions.queue_filters["incident"] = QueueFilter(
+        label=gettext_lazy("Incident"), choices=_active_incident_choices, apply=_queue_by_incident
     )
     extensions.add_panel(
         "ticket-top", Panel("incidents/panels/ticket_top.html", lambda request, ticket: {"ticket": ticket})

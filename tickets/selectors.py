@@ -7,16 +7,18 @@ import operator
 import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import Count, DurationField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from core.roles import CUSTOMER, has_role, is_staff_member
-from customers.models import Customer
+from customers.models import Area, Customer, Service
 from customers.phones import phone_candidates
 from tickets.extensions import extensions
 from tickets.models import Ticket, TicketEvent
@@ -48,19 +50,106 @@ def customer_for(user) -> Customer:
     return customer
 
 
-def queue_page(*, queue: str, assignee=None, before_id: int | None = None) -> tuple[list[Ticket], int | None]:
-    """One page of a queue's open tickets, newest first, in a constant number of queries.
+EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+# Soonest due first; a ticket without an SLA due time (only hand-written rows lack one) counts as due
+# when it was opened, so it surfaces rather than sinking. Oldest first for "age". The expression is
+# the one indexed by ``ticket_open_queue_sla_idx``.
+QUEUE_ORDERS = {"sla": Coalesce("sla_due_at", "created_at"), "age": F("created_at")}
 
-    Keyset pagination on the primary key (``before_id``): no OFFSET scan and no COUNT(*) over a
-    million rows. Returns the tickets and the id to continue from (None on the last page)."""
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the agent narrowed the queue to. Empty strings and None mean "any"; ``extra`` holds the
+    values of filters registered by higher apps (``tickets.extensions.queue_filters``)."""
+
+    status: str = ""
+    category: str = ""
+    service: int | None = None
+    area: int | None = None
+    unassigned: bool = False
+    extra: dict[str, str] = dc_field(default_factory=dict)
+
+
+def encode_cursor(value: datetime, pk: int) -> str:
+    """``<microseconds since 1970>_<id>``: the sort key and id of a page's last row."""
+    return f"{(value - EPOCH) // timedelta(microseconds=1)}_{pk}"
+
+
+def decode_cursor(text: str) -> tuple[datetime, int] | None:
+    """The (value, id) of a cursor from ``encode_cursor``; None for anything else (first page)."""
+    key, _sep, pk = (text or "").partition("_")
+    if not pk.isascii() or not pk.isdigit():
+        return None
+    if not key.isascii() or not key.lstrip("-").isdigit() or len(key) > 18:
+        return None
+    return EPOCH + timedelta(microseconds=int(key)), int(pk)
+
+
+def queue_page(
+    *,
+    queue: str,
+    assignee=None,
+    filters: QueueFilters | None = None,
+    order: str = "sla",
+    after: tuple[datetime, int] | None = None,
+) -> tuple[list[Ticket], str | None]:
+    """One page of a queue's open tickets, SLA due soonest first (``order="age"``: oldest first),
+    in a constant number of queries.
+
+    Keyset pagination on (due time, id) — the partial index ``ticket_open_queue_sla_idx`` serves
+    it — so no OFFSET scan and no COUNT(*) over a million rows.
+    ``assignee`` lists that agent's tickets in every queue. Returns the tickets and the cursor of
+    the next page (None on the last page). Second line's rows carry ``handover``: the summary of
+    the latest escalation."""
+    filters = filters or QueueFilters()
     qs = Ticket.objects.open().select_related("customer", "service", "area", "assignee")
     qs = qs.filter(assignee=assignee) if assignee is not None else qs.filter(queue=queue)
-    if before_id:
-        qs = qs.filter(pk__lt=before_id)
-    tickets = list(extensions.annotate_queue(qs).order_by("-pk")[: QUEUE_PAGE_SIZE + 1])
+    if filters.status in Ticket.OPEN_STATUSES:
+        qs = qs.filter(status=filters.status)
+    if filters.category in Ticket.Category.values:
+        qs = qs.filter(category=filters.category)
+    if filters.service:
+        qs = qs.filter(service_id=filters.service)
+    if filters.area:
+        qs = qs.filter(area_id=filters.area)
+    if filters.unassigned:
+        qs = qs.filter(assignee__isnull=True)
+    for name, value in filters.extra.items():
+        registered = extensions.queue_filters.get(name)
+        narrowed = registered.apply(qs, value) if registered and value else None
+        qs = narrowed if narrowed is not None else qs
+    if queue == Ticket.Queue.SECOND_LINE and assignee is None:
+        latest_escalation = TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=TicketEvent.Kind.ESCALATED)
+        qs = qs.annotate(
+            handover=Subquery(latest_escalation.order_by("-created_at", "-id").values("body")[:1])
+        )
+    qs = extensions.annotate_queue(qs)
+
+    qs = qs.alias(queue_key=QUEUE_ORDERS.get(order, QUEUE_ORDERS["sla"]))
+    if after is not None:
+        value, after_pk = after
+        # The redundant ">=" gives the index a range to start from; the OR breaks ties by id.
+        qs = qs.filter(Q(queue_key__gte=value) & (Q(queue_key__gt=value) | Q(pk__gt=after_pk)))
+    tickets = list(qs.order_by("queue_key", "pk")[: QUEUE_PAGE_SIZE + 1])
     more = len(tickets) > QUEUE_PAGE_SIZE
     tickets = tickets[:QUEUE_PAGE_SIZE]
-    return tickets, (tickets[-1].pk if more else None)
+    if not more:
+        return tickets, None
+    last = tickets[-1]
+    return tickets, encode_cursor(
+        last.sla_due_at or last.created_at if order != "age" else last.created_at, last.pk
+    )
+
+
+def queue_filter_choices() -> dict:
+    """The queue filters' choices: statuses and categories from the model, services and areas from
+    the catalogue (two small queries, whatever the page shows)."""
+    return {
+        "status": [(s, Ticket.Status(s).label) for s in Ticket.OPEN_STATUSES],
+        "category": Ticket.Category.choices,
+        "service": list(Service.objects.order_by("name").values_list("pk", "name")),
+        "area": list(Area.objects.order_by("name").values_list("pk", "name")),
+    }
 
 
 def customer_tickets(customer: Customer) -> QuerySet[Ticket]:

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -13,54 +14,84 @@ from core.errors import DomainError
 from core.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, role_required
 from customers.models import Customer
 from tickets import selectors, services
+from tickets.extensions import extensions
 from tickets.forms import CommentForm, CustomerTicketForm, EscalateForm, StaffTicketForm, StatusForm
 from tickets.models import Ticket
 
 # --- agent workspace ---------------------------------------------------------------------------
 
 
-def _before_id(request: HttpRequest) -> int | None:
-    """The keyset cursor of a queue page (``?before=<id>``); anything else means the first page."""
-    before = request.GET.get("before", "")
-    return int(before) if before.isdigit() else None
+def _queue_filters(request: HttpRequest) -> selectors.QueueFilters:
+    """The queue page's filters from ``?status=&category=&service=&area=&unassigned=1`` and the
+    registered ones; unknown or malformed values are ignored (the filter shows "any")."""
+    get = request.GET
+
+    def number(name: str) -> int | None:
+        value = get.get(name, "")
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+    return selectors.QueueFilters(
+        status=get.get("status", ""),
+        category=get.get("category", ""),
+        service=number("service"),
+        area=number("area"),
+        unassigned=get.get("unassigned") == "1",
+        extra={name: get.get(name, "") for name in extensions.queue_filters if get.get(name)},
+    )
+
+
+def _queue_context(request: HttpRequest, *, queue: str, mine: bool) -> dict:
+    """A queue page: its tickets in the chosen order, the filters' choices and the next-page link."""
+    order = request.GET.get("order", "sla")
+    order = order if order in selectors.QUEUE_ORDERS else "sla"
+    filters = _queue_filters(request)
+    tickets, cursor = selectors.queue_page(
+        queue=queue,
+        assignee=request.user if mine else None,
+        filters=filters,
+        order=order,
+        after=selectors.decode_cursor(request.GET.get("after", "")),
+    )
+    params = request.GET.copy()
+    params.pop("after", None)
+    if cursor:
+        params["after"] = cursor
+    return {
+        "tickets": tickets,
+        "next_url": f"?{params.urlencode()}" if cursor else None,
+        "filters": filters,
+        "order": order,
+        "now": timezone.now(),
+        "handover_column": queue == Ticket.Queue.SECOND_LINE and not mine,
+        "filter_choices": selectors.queue_filter_choices(),
+        "extra_filters": [
+            (name, f.label, f.choices(), request.GET.get(name, ""))
+            for name, f in extensions.queue_filters.items()
+        ],
+    }
 
 
 @require_GET
 @role_required(*STAFF_ROLES)
 def queue(request: HttpRequest) -> HttpResponse:
-    """First-line queue (and the other queues as tabs); ``?mine=1`` for my tickets."""
+    """The queues as tabs (``?queue=``), soonest SLA due first, with filters; ``?mine=1`` for my
+    tickets in every queue."""
     current = request.GET.get("queue", Ticket.Queue.FIRST_LINE)
     if current not in Ticket.Queue.values:
         current = Ticket.Queue.FIRST_LINE
     mine = request.GET.get("mine") == "1"
-    tickets, next_before = selectors.queue_page(
-        queue=current,
-        assignee=request.user if mine else None,
-        before_id=_before_id(request),
-    )
-    return render(
-        request,
-        "tickets/queue.html",
-        {
-            "tickets": tickets,
-            "next_before": next_before,
-            "current": current,
-            "mine": mine,
-            "queues": Ticket.Queue.choices,
-        },
-    )
+    context = _queue_context(request, queue=current, mine=mine)
+    context.update(current=current, mine=mine, queues=Ticket.Queue.choices)
+    return render(request, "tickets/queue.html", context)
 
 
 @require_GET
 @role_required(TECH, OPS, AGENT, ADMIN)
 def escalations(request: HttpRequest) -> HttpResponse:
     """Second line's queue, with tickets about the same service and area grouped as clusters."""
-    tickets, next_before = selectors.queue_page(queue=Ticket.Queue.SECOND_LINE, before_id=_before_id(request))
-    return render(
-        request,
-        "tickets/escalations.html",
-        {"tickets": tickets, "next_before": next_before, "clusters": selectors.escalation_clusters()},
-    )
+    context = _queue_context(request, queue=Ticket.Queue.SECOND_LINE, mine=False)
+    context.update(clusters=selectors.escalation_clusters(), current=Ticket.Queue.SECOND_LINE)
+    return render(request, "tickets/escalations.html", context)
 
 
 @require_GET

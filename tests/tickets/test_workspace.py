@@ -35,17 +35,113 @@ def test_the_queue_costs_the_same_queries_for_3_or_60_tickets(client, agent, dja
     assert response.content.decode().count('href="/desk/tickets/SD-') == 2 * 50  # one page, two links a row
 
 
-def test_the_queue_pages_back_by_keyset(client, agent):
+def test_the_queue_pages_in_sla_order_by_keyset_without_gaps_or_repeats(client, agent):
     client.force_login(agent)
+    now = timezone.now()
     tickets = [factories.open_ticket() for _ in range(55)]
+    # Due times out of id order, with ties across the page boundary (ids break them).
+    for i, t in enumerate(tickets):
+        Ticket.objects.filter(pk=t.pk).update(sla_due_at=now + timedelta(hours=(i * 7) % 11))
+    expected = list(Ticket.objects.order_by("sla_due_at", "pk").values_list("pk", flat=True))
 
     def shown(url):
-        return set(re.findall(r'href="/desk/tickets/(SD-\d+)/"', client.get(url).content.decode()))
+        html = client.get(url).content.decode()
+        refs = re.findall(r">SD-(\d+)</a>", html)
+        nxt = re.search(r'class="button" href="([^"]+)"', html)
+        return [int(r) for r in refs], (nxt.group(1).replace("&amp;", "&") if nxt else None)
 
-    first = shown(reverse("tickets:queue"))
-    assert first == {t.reference for t in tickets[5:]}  # the newest 50
-    second = shown(reverse("tickets:queue") + f"?queue=first-line&before={tickets[5].pk}")
-    assert second == {t.reference for t in tickets[:5]}
+    first, nxt = shown(reverse("tickets:queue"))
+    assert first == expected[:50]
+    second, last = shown(reverse("tickets:queue") + nxt)
+    assert second == expected[50:]
+    assert last is None
+
+
+def test_the_queue_puts_the_soonest_due_first_and_marks_breaches(client, agent):
+    client.force_login(agent)
+    later = factories.open_ticket(subject="Due tomorrow")
+    breached = factories.open_ticket(subject="Waited 2.5 days", priority=Ticket.Priority.URGENT)
+    Ticket.objects.filter(pk=later.pk).update(sla_due_at=timezone.now() + timedelta(days=1))
+    Ticket.objects.filter(pk=breached.pk).update(sla_due_at=timezone.now() - timedelta(days=2))
+    html = client.get(reverse("tickets:queue")).content.decode()
+    assert html.index("Waited 2.5 days") < html.index("Due tomorrow")
+    assert html.count('class="sla-breached"') == 1
+    assert "Urgent" in html and "Age" in html and "Assignee" in html
+    oldest = client.get(reverse("tickets:queue") + "?order=age").content.decode()
+    assert oldest.index("Due tomorrow") < oldest.index("Waited 2.5 days")
+
+
+def test_the_queue_filters_narrow_by_status_category_service_area_unassigned_and_mine(client, agent, tech):
+    from tests.factories import AreaFactory, ServiceFactory, SubscriptionFactory
+
+    client.force_login(agent)
+    fibre, north = ServiceFactory(code="fibre-x", name="Fibre X"), AreaFactory(code="north-x", name="North X")
+    sub = SubscriptionFactory(service=fibre, area=north)
+    factories.open_ticket(customer=sub.customer, subject="On fibre north")
+    other = factories.open_ticket(subject="Somewhere else", category="other")
+    mine = factories.open_ticket(subject="Taken by me")
+    from tickets.services import ticket_assign, ticket_set_status
+
+    ticket_assign(ticket=mine, assignee=agent, actor=agent)
+    ticket_set_status(ticket=other, status=Ticket.Status.PENDING_CUSTOMER, actor=agent)
+
+    def subjects(query):
+        html = client.get(reverse("tickets:queue") + query).content.decode()
+        return {s for s in ("On fibre north", "Somewhere else", "Taken by me") if s in html}
+
+    assert subjects("") == {"On fibre north", "Somewhere else", "Taken by me"}
+    assert subjects(f"?service={fibre.pk}") == {"On fibre north"}
+    assert subjects(f"?area={north.pk}") == {"On fibre north"}
+    assert subjects("?category=other") == {"Somewhere else"}
+    assert subjects("?status=pending-customer") == {"Somewhere else"}
+    assert subjects("?unassigned=1") == {"On fibre north", "Somewhere else"}
+    assert subjects("?mine=1") == {"Taken by me"}
+    assert subjects("?service=abc&area=&status=bogus&after=x_y") == subjects("")  # bad values: ignored
+
+
+def test_the_incident_filter_registered_by_incidents_narrows_the_queue(client, agent):
+    client.force_login(agent)
+    covered = factories.open_ticket(subject="Mail down for me")
+    factories.open_ticket(subject="Unrelated")
+    from incidents.services import incident_link_ticket
+    from tests.factories import ServiceFactory
+
+    # Scoped to a service neither ticket is about: only the explicit link attaches one.
+    incident = factories.declare_incident(
+        title="Mail outage", services=[ServiceFactory(code="mail-x")]
+    ).incident
+
+    incident_link_ticket(incident=incident, ticket=covered, actor=agent)
+    html = client.get(reverse("tickets:queue") + f"?incident={incident.pk}").content.decode()
+    assert "Mail down for me" in html and "Unrelated" not in html
+    assert f'<option value="{incident.pk}"' in html  # offered in the filter
+
+
+def test_second_lines_queue_shows_the_hand_over_summary(client, agent, tech):
+    ticket = factories.open_ticket()
+    client.force_login(agent)
+    client.post(
+        reverse("tickets:escalate", args=[ticket.reference]),
+        {"summary": "Sync lost at the DSLAM", "tried": "Restarted router"},
+    )
+    client.force_login(tech)
+    html = client.get(reverse("tickets:escalations") + "?unassigned=1").content.decode()
+    assert "Hand-over" in html and "Sync lost at the DSLAM" in html
+
+
+def test_the_queue_query_count_is_the_same_for_a_filtered_second_page(
+    client, agent, django_assert_num_queries
+):
+    client.force_login(agent)
+    for _ in range(55):
+        factories.open_ticket()
+    client.get(reverse("tickets:queue"))
+    first = reverse("tickets:queue") + "?status=new&unassigned=1"
+    with django_assert_num_queries(8) as captured:
+        html = client.get(first).content.decode()
+    nxt = re.search(r'class="button" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    with django_assert_num_queries(len(captured.captured_queries)):
+        client.get(reverse("tickets:queue") + nxt)
 
 
 def test_billing_tickets_wait_in_the_billing_queue_not_first_line(client, agent):
