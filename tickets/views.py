@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -108,7 +107,9 @@ def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "comment_form": CommentForm(),
             "escalate_form": EscalateForm(),
             "status_form": StatusForm(initial={"status": ticket.status}),
-            "wait": selectors.second_line_wait() if ticket.queue != Ticket.Queue.SECOND_LINE else None,
+            "wait": selectors.second_line_wait(ticket.category)
+            if ticket.queue != Ticket.Queue.SECOND_LINE
+            else None,
         },
     )
 
@@ -180,7 +181,10 @@ def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
 @role_required(*STAFF_ROLES)
 def lookup(request: HttpRequest) -> HttpResponse:
     """Caller look-up by phone, customer number or e-mail: the customer's whole picture on one screen."""
-    q = request.GET.get("q", "").strip()
+    return render(request, "tickets/lookup.html", _lookup_context(request.GET.get("q", "").strip()))
+
+
+def _lookup_context(q: str, *, form: StaffTicketForm | None = None) -> dict:
     customers = selectors.find_customers(q) if q else []
     customer = customers[0] if len(customers) == 1 else None
     context = {"q": q, "customers": customers, "customer": customer}
@@ -188,9 +192,9 @@ def lookup(request: HttpRequest) -> HttpResponse:
         context.update(
             subscriptions=customer.subscriptions.select_related("service", "area", "equipment"),
             open_tickets=customer.tickets.open().select_related("service").order_by("-created_at")[:20],
-            form=StaffTicketForm(customer=customer),
+            form=form or StaffTicketForm(customer=customer),
         )
-    return render(request, "tickets/lookup.html", context)
+    return context
 
 
 @require_GET
@@ -210,8 +214,9 @@ def staff_open_ticket(request: HttpRequest, number: str) -> HttpResponse:
     customer = get_object_or_404(Customer, number=number)
     form = StaffTicketForm(request.POST, customer=customer)
     if not form.is_valid():
+        # Re-render the look-up with the bound form: what was typed stays, errors sit by their fields.
         messages.error(request, _("Fill in subject and description."))
-        return redirect(f"{reverse('tickets:lookup')}?q={customer.number}")
+        return render(request, "tickets/lookup.html", _lookup_context(customer.number, form=form), status=400)
     ticket = services.ticket_open(customer=customer, actor=request.user, **form.cleaned_data)
     return _back_to(ticket)
 

@@ -206,36 +206,68 @@ def _escalated(agent, *, hours_to_resolve: float | None = None, resolved_days_ag
     return ticket
 
 
-def test_the_escalation_form_tells_first_line_how_long_second_line_takes(client, agent):
+def test_the_escalation_panel_shows_queue_median_p80_and_the_derived_promise(client, agent):
     from tickets.selectors import second_line_wait
 
     for _ in range(3):
         _escalated(agent)  # waiting now
-    for hours in (2, 5.5, 30):
+    for hours in (2, 4, 5.5, 8, 30):
         _escalated(agent, hours_to_resolve=hours, resolved_days_ago=1)
-    _escalated(agent, hours_to_resolve=400, resolved_days_ago=20)  # too long ago to count
+    _escalated(agent, hours_to_resolve=400, resolved_days_ago=40)  # too long ago to count
+    billing = _escalated(agent, hours_to_resolve=1, resolved_days_ago=2)  # another category
+    Ticket.objects.filter(pk=billing.pk).update(category="billing")
     resolved_in_first_line = factories.open_ticket()
     Ticket.objects.filter(pk=resolved_in_first_line.pk).update(
         status="resolved", created_at=timezone.now() - timedelta(hours=90), resolved_at=timezone.now()
     )
 
-    assert second_line_wait() == {"open": 3, "median_hours": 5.5, "sample": 3}
+    wait = second_line_wait("technical")
+    # Five technical resolutions: median 5.5 h; nearest-rank p80 = the 4th of 5 = 8 h. Six resolved
+    # in 30 days (both categories) = 0.2 a day, so 3 waiting take 3 / (6 / 720 h) = 360 h to clear.
+    assert wait == {
+        "open": 3,
+        "median_hours": 5.5,
+        "p80_hours": 8.0,
+        "sample": 5,
+        "clear_hours": 360.0,
+        "promise_hours": 360,
+        "category": "technical",
+    }
+    assert second_line_wait("billing")["median_hours"] == 1.0
 
     ticket = factories.open_ticket()
     client.force_login(agent)
     page = client.get(reverse("tickets:detail", args=[ticket.reference])).content.decode()
-    assert "3 tickets wait for second line." in page
-    assert "Lately they took a median of 5.5 hours to resolve." in page
+    assert "3 tickets wait for second line now." in page
+    assert "technical tickets, last 30 days (5 resolved): median 5.5 h, 80% within 8.0 h." in page
+    assert "Promise the customer an answer within 360 hours." in page
+
+
+def test_a_short_queue_promises_the_80th_percentile(agent):
+    from tickets.selectors import second_line_wait
+
+    _escalated(agent)  # one waiting
+    for hours in [1.0] * 32 + [3.0] * 8:  # 40 resolved in 30 days: the one waiting clears in 18 h
+        _escalated(agent, hours_to_resolve=hours, resolved_days_ago=3)
+    wait = second_line_wait("technical")
+    assert (wait["p80_hours"], wait["clear_hours"], wait["promise_hours"]) == (1.0, 18.0, 18)
 
 
 def test_with_nothing_resolved_lately_the_wait_gives_no_median(client, agent):
     from tickets.selectors import second_line_wait
 
     _escalated(agent)
-    assert second_line_wait() == {"open": 1, "median_hours": None, "sample": 0}
+    wait = second_line_wait("technical")
+    assert (wait["open"], wait["median_hours"], wait["p80_hours"], wait["promise_hours"]) == (
+        1,
+        None,
+        None,
+        None,
+    )
     client.force_login(agent)
     page = client.get(reverse("tickets:detail", args=[factories.open_ticket().reference])).content.decode()
-    assert "1 ticket waits for second line." in page
+    assert "1 ticket waits for second line now." in page
+    assert "promise no time" in page
     assert "median" not in page
 
 
@@ -271,3 +303,38 @@ def test_a_scope_correction_is_recorded_as_data_and_shown_in_the_readers_languag
     assert Ticket.objects.get(pk=ticket.pk).service == email
     page = client.get(reverse("tickets:detail", args=[ticket.reference]), HTTP_ACCEPT_LANGUAGE="sv")
     assert "Ändrade: tjänst" in page.content.decode()
+
+
+def test_a_rejected_new_ticket_keeps_what_was_typed_and_names_the_blank_field(client, agent):
+    customer = factories.SubscriptionFactory().customer
+    client.force_login(agent)
+    response = client.post(
+        reverse("tickets:staff_open", args=[customer.number]),
+        {
+            "category": "technical",
+            "channel": "phone",
+            "priority": "2",
+            "subject": "   ",
+            "description": "Router blinks red since the storm",
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Router blinks red since the storm" in html  # typed text kept
+    assert '<details class="card" open>' in html  # the form is shown, not collapsed
+    form = response.context["form"]
+    assert list(form.errors) == ["subject"]
+    assert not Ticket.objects.filter(customer=customer).exists()
+
+
+def test_a_comment_is_an_internal_note_unless_the_reply_button_is_used(client, agent):
+    customer = factories.CustomerFactory(language="fi", preferred_channel="sms")
+    ticket = factories.open_ticket(customer=customer)
+    client.force_login(agent)
+    page = client.get(reverse("tickets:detail", args=[ticket.reference])).content.decode()
+    assert "Send to the customer (Finnish, Text message)" in page
+    assert 'type="checkbox" name="public"' not in page
+    client.post(reverse("tickets:comment", args=[ticket.reference]), {"body": "Checked the line"})
+    client.post(reverse("tickets:comment", args=[ticket.reference]), {"body": "Hei!", "public": "1"})
+    kinds = dict(ticket.events.filter(body__in=["Checked the line", "Hei!"]).values_list("body", "public"))
+    assert kinds == {"Checked the line": False, "Hei!": True}
