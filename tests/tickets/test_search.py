@@ -89,13 +89,13 @@ def test_search_costs_the_same_queries_for_one_or_many_hits(client, agent, djang
     client.force_login(agent)
     factories.open_ticket(subject="Modem blinkar")
     _search(client, "modem")  # warm the session
-    # session, user, roles, banner + customers, tickets, comments
-    with django_assert_num_queries(7):
+    # session, user, roles, banner + customers, tickets and comments (recent rows, then the index)
+    with django_assert_num_queries(9 if connection.vendor == "postgresql" else 7):
         _search(client, "modem")
     for _ in range(5):
         t = factories.open_ticket(subject="Modem blinkar igen")
         ticket_comment(ticket=t, actor=agent, body="modem bytt", public=False)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9 if connection.vendor == "postgresql" else 7):
         page = _search(client, "modem").content.decode()
     assert page.count("Modem blinkar igen") == 5
     assert page.count("modem bytt") == 5
