@@ -329,7 +329,7 @@ def search_customers(q: str, words: list[str]) -> list[Customer]:
     return list(Customer.objects.filter(cond).order_by("number")[:SEARCH_LIMIT])
 
 
-RECENT_WINDOW = 5000  # rows read newest-first before the GIN index is asked (see _newest_matching)
+RECENT_WINDOW = 2000  # rows read newest-first before the GIN index is asked (see _newest_matching)
 
 
 def _newest_matching(qs: QuerySet, words: list[str], fields: tuple[str, ...]) -> list:
