@@ -20,5 +20,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("customers", "0001_initial")]
+    dependencies = [("customers", "0002_customer_proactive_email")]
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]

@@ -33,5 +33,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0001_initial")]
+    dependencies = [("tickets", "0002_keep_open_needs_attention")]
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0002_name_search_index'),
-        ('tickets', '0002_search_indexes'),
+        ('customers', '0003_name_search_index'),
+        ('tickets', '0003_search_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
