@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
@@ -17,7 +18,7 @@ from core.parsing import parse_int
 from incidents import selectors
 from incidents.matching import covering_q
 from incidents.models import Incident, IncidentTicketLink
-from tickets.extensions import ListFilter, Panel, extensions
+from tickets.extensions import ListFilter, Panel, QueueFilter, extensions
 
 ATTACHED_LINKS = "attached_links"
 
@@ -50,6 +51,20 @@ def _filter_by_incident(qs: QuerySet, value: str) -> QuerySet:
     return qs.filter(
         incident_links__incident_id=incident_id, incident_links__detached_at__isnull=True
     ).distinct()
+
+
+def _queue_by_incident(qs: QuerySet, value: str) -> QuerySet | None:
+    """Queue rows attached to incident ``value`` (an EXISTS, so rows are not multiplied)."""
+    if not value.isascii() or not value.isdigit():
+        return None
+    attached = IncidentTicketLink.objects.filter(
+        ticket=OuterRef("pk"), incident_id=int(value), detached_at__isnull=True
+    )
+    return qs.filter(Exists(attached))
+
+
+def _active_incident_choices() -> list[tuple[str, str]]:
+    return [(str(i.pk), f"#{i.pk} {i.title}") for i in Incident.objects.active().order_by("-pk")[:50]]
 
 
 def _history_context(request, ticket) -> dict | None:
@@ -95,6 +110,9 @@ def register() -> None:
     extensions.list_filters["incident"] = ListFilter(
         apply=_filter_by_incident,
         parameter=OpenApiParameter("incident", int, description="Tickets attached to this incident."),
+    )
+    extensions.queue_filters["incident"] = QueueFilter(
+        label=gettext_lazy("Incident"), choices=_active_incident_choices, apply=_queue_by_incident
     )
     extensions.add_panel(
         "ticket-top", Panel("incidents/panels/ticket_top.html", lambda request, ticket: {"ticket": ticket})

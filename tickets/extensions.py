@@ -10,6 +10,9 @@ the tickets pages and API still work, they just show nothing of the higher app.
 - ``payload_fields``: extra read-only fields of the ticket API's output, ``name -> field factory``;
   ``payload_prefetches`` are applied to the ticket querysets those fields read.
 - ``list_filters``: extra ``?name=value`` filters of the ticket list API, with their OpenAPI parameter.
+- ``queue_filters``: extra filters of the agent's queue page (``?name=value``), with a label and
+  the choices the page offers; ``apply(qs, value)`` narrows the queryset (one condition, no join
+  that multiplies rows) and returns None for a value it does not know.
 - ``panels``: template panels rendered into named slots of the ticket pages by
   ``{% ticket_panels "slot" obj %}`` (``tickets/templatetags/ticket_panels.py``). Slots:
   ``ticket-top`` and ``ticket-aside`` (the agent's ticket page, obj = ticket), ``my-ticket`` (the
@@ -47,12 +50,24 @@ class ListFilter:
     parameter: Any  # drf_spectacular.utils.OpenApiParameter
 
 
+@dataclass(frozen=True)
+class QueueFilter:
+    """``?name=value`` on the agent's queue page. ``choices()`` gives ``(value, label)`` pairs for
+    the page's select (one query at most); ``apply(qs, value)`` returns the narrowed queryset, or
+    None when ``value`` is not one it knows (the page then ignores the filter)."""
+
+    label: Any  # a lazy translation
+    choices: Callable[[], list[tuple[str, str]]]
+    apply: Callable[[QuerySet, str], QuerySet | None]
+
+
 @dataclass
 class TicketExtensions:
     queue_annotations: list[Callable[[QuerySet], QuerySet]] = field(default_factory=list)
     payload_fields: dict[str, Callable[[], Any]] = field(default_factory=dict)
     payload_prefetches: list[Prefetch] = field(default_factory=list)
     list_filters: dict[str, ListFilter] = field(default_factory=dict)
+    queue_filters: dict[str, QueueFilter] = field(default_factory=dict)
     panels: dict[str, list[Panel]] = field(default_factory=lambda: defaultdict(list))
 
     def add_panel(self, slot: str, panel: Panel) -> None:

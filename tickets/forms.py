@@ -68,7 +68,8 @@ class StaffTicketForm(forms.Form):
 
 class CommentForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, label=_("Message"))
-    public = forms.BooleanField(required=False, initial=True, label=_("Send to the customer"))
+    # Internal by default: the page sends ``public`` only from its own "Send to the customer" button.
+    public = forms.BooleanField(required=False, initial=False, label=_("Send to the customer"))
 
 
 class EscalateForm(forms.Form):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -156,7 +158,16 @@ class Ticket(models.Model):
             ),
         ]
         indexes = [
-            # The queue page: open tickets of one queue, newest first (partial: closed ones are most rows).
+            # The queue page's default order: open tickets of one queue, soonest SLA due first, id
+            # breaking ties (the keyset cursor); the expression is tickets.selectors.QUEUE_ORDERS["sla"].
+            models.Index(
+                F("queue"),
+                Coalesce("sla_due_at", "created_at"),
+                F("id"),
+                condition=models.Q(status__in=["new", "open", "pending-customer", "escalated"]),
+                name="ticket_open_queue_sla_idx",
+            ),
+            # Open tickets of one queue by age (partial: closed ones are most rows).
             models.Index(
                 fields=["queue", "-created_at"],
                 condition=models.Q(status__in=["new", "open", "pending-customer", "escalated"]),

@@ -9,6 +9,7 @@ urlpatterns = [
     path("desk/queue/", views.queue, name="queue"),
     path("desk/escalations/", views.escalations, name="escalations"),
     path("desk/lookup/", views.lookup, name="lookup"),
+    path("desk/search/", views.search, name="search"),
     path("desk/customers/<str:number>/tickets/", views.staff_open_ticket, name="staff_open"),
     path("desk/tickets/<str:reference>/", views.ticket_detail, name="detail"),
     path("desk/tickets/<str:reference>/comment/", views.ticket_comment, name="comment"),

@@ -6,62 +6,92 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError
-from core.parsing import parse_int_or_none
 from core.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, role_required
 from customers.models import Customer
 from tickets import selectors, services
+from tickets.extensions import extensions
 from tickets.forms import CommentForm, CustomerTicketForm, EscalateForm, StaffTicketForm, StatusForm
 from tickets.models import InboundMessage, Ticket
 
 # --- agent workspace ---------------------------------------------------------------------------
 
 
-def _before_id(request: HttpRequest) -> int | None:
-    """The keyset cursor of a queue page (``?before=<id>``); absent means the first page, anything
-    but an id is refused (``DomainError``: a 400 on ``before``)."""
-    return parse_int_or_none(request.GET.get("before"), field="before")
+def _queue_filters(request: HttpRequest) -> selectors.QueueFilters:
+    """The queue page's filters from ``?status=&category=&service=&area=&unassigned=1`` and the
+    registered ones; unknown or malformed values are ignored (the filter shows "any")."""
+    get = request.GET
+
+    def number(name: str) -> int | None:
+        value = get.get(name, "")
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+    return selectors.QueueFilters(
+        status=get.get("status", ""),
+        category=get.get("category", ""),
+        service=number("service"),
+        area=number("area"),
+        unassigned=get.get("unassigned") == "1",
+        extra={name: get.get(name, "") for name in extensions.queue_filters if get.get(name)},
+    )
+
+
+def _queue_context(request: HttpRequest, *, queue: str, mine: bool) -> dict:
+    """A queue page: its tickets in the chosen order, the filters' choices and the next-page link."""
+    order = request.GET.get("order", "sla")
+    order = order if order in selectors.QUEUE_ORDERS else "sla"
+    filters = _queue_filters(request)
+    tickets, cursor = selectors.queue_page(
+        queue=queue,
+        assignee=request.user if mine else None,
+        filters=filters,
+        order=order,
+        after=selectors.decode_cursor(request.GET.get("after", "")),
+    )
+    params = request.GET.copy()
+    params.pop("after", None)
+    if cursor:
+        params["after"] = cursor
+    return {
+        "tickets": tickets,
+        "next_url": f"?{params.urlencode()}" if cursor else None,
+        "filters": filters,
+        "order": order,
+        "now": timezone.now(),
+        "handover_column": queue == Ticket.Queue.SECOND_LINE and not mine,
+        "filter_choices": selectors.queue_filter_choices(),
+        "extra_filters": [
+            (name, f.label, f.choices(), request.GET.get(name, ""))
+            for name, f in extensions.queue_filters.items()
+        ],
+    }
 
 
 @require_GET
 @role_required(*STAFF_ROLES)
 def queue(request: HttpRequest) -> HttpResponse:
-    """First-line queue (and the other queues as tabs); ``?mine=1`` for my tickets."""
+    """The queues as tabs (``?queue=``), soonest SLA due first, with filters; ``?mine=1`` for my
+    tickets in every queue."""
     current = request.GET.get("queue", Ticket.Queue.FIRST_LINE)
     if current not in Ticket.Queue.values:
         current = Ticket.Queue.FIRST_LINE
     mine = request.GET.get("mine") == "1"
-    tickets, next_before = selectors.queue_page(
-        queue=current,
-        assignee=request.user if mine else None,
-        before_id=_before_id(request),
-    )
-    return render(
-        request,
-        "tickets/queue.html",
-        {
-            "tickets": tickets,
-            "next_before": next_before,
-            "current": current,
-            "mine": mine,
-            "queues": Ticket.Queue.choices,
-        },
-    )
+    context = _queue_context(request, queue=current, mine=mine)
+    context.update(current=current, mine=mine, queues=Ticket.Queue.choices)
+    return render(request, "tickets/queue.html", context)
 
 
 @require_GET
 @role_required(TECH, OPS, AGENT, ADMIN)
 def escalations(request: HttpRequest) -> HttpResponse:
     """Second line's queue, with tickets about the same service and area grouped as clusters."""
-    tickets, next_before = selectors.queue_page(queue=Ticket.Queue.SECOND_LINE, before_id=_before_id(request))
-    return render(
-        request,
-        "tickets/escalations.html",
-        {"tickets": tickets, "next_before": next_before, "clusters": selectors.escalation_clusters()},
-    )
+    context = _queue_context(request, queue=Ticket.Queue.SECOND_LINE, mine=False)
+    context.update(clusters=selectors.escalation_clusters(), current=Ticket.Queue.SECOND_LINE)
+    return render(request, "tickets/escalations.html", context)
 
 
 @require_GET
@@ -78,7 +108,9 @@ def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "comment_form": CommentForm(),
             "escalate_form": EscalateForm(),
             "status_form": StatusForm(initial={"status": ticket.status}),
-            "wait": selectors.second_line_wait() if ticket.queue != Ticket.Queue.SECOND_LINE else None,
+            "wait": selectors.second_line_wait(ticket.category)
+            if ticket.queue != Ticket.Queue.SECOND_LINE
+            else None,
             # An e-mail from an unknown sender: the address, so an agent can find the customer.
             "unknown_sender": ticket.inbound_messages.filter(sender_unknown=True)
             .values_list("from_address", flat=True)
@@ -156,7 +188,10 @@ def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
 @role_required(*STAFF_ROLES)
 def lookup(request: HttpRequest) -> HttpResponse:
     """Caller look-up by phone, customer number or e-mail: the customer's whole picture on one screen."""
-    q = request.GET.get("q", "").strip()
+    return render(request, "tickets/lookup.html", _lookup_context(request.GET.get("q", "").strip()))
+
+
+def _lookup_context(q: str, *, form: StaffTicketForm | None = None) -> dict:
     customers = selectors.find_customers(q) if q else []
     customer = customers[0] if len(customers) == 1 else None
     context = {"q": q, "customers": customers, "customer": customer}
@@ -164,9 +199,20 @@ def lookup(request: HttpRequest) -> HttpResponse:
         context.update(
             subscriptions=customer.subscriptions.select_related("service", "area", "equipment"),
             open_tickets=customer.tickets.open().select_related("service").order_by("-created_at")[:20],
-            form=StaffTicketForm(customer=customer),
+            form=form or StaffTicketForm(customer=customer),
         )
-    return render(request, "tickets/lookup.html", context)
+    return context
+
+
+@require_GET
+@role_required(*STAFF_ROLES)
+def search(request: HttpRequest) -> HttpResponse:
+    """The top bar's search: a ticket reference goes straight to the ticket; anything else lists
+    customers, tickets and comments that match, grouped."""
+    results = selectors.search(request.GET.get("q", ""))
+    if results.ticket is not None:
+        return _back_to(results.ticket)
+    return render(request, "tickets/search.html", {"results": results, "q": results.q})
 
 
 @require_POST
@@ -175,8 +221,9 @@ def staff_open_ticket(request: HttpRequest, number: str) -> HttpResponse:
     customer = get_object_or_404(Customer, number=number)
     form = StaffTicketForm(request.POST, customer=customer)
     if not form.is_valid():
+        # Re-render the look-up with the bound form: what was typed stays, errors sit by their fields.
         messages.error(request, _("Fill in subject and description."))
-        return redirect(f"{reverse('tickets:lookup')}?q={customer.number}")
+        return render(request, "tickets/lookup.html", _lookup_context(customer.number, form=form), status=400)
     ticket = services.ticket_open(customer=customer, actor=request.user, **form.cleaned_data)
     return _back_to(ticket)
 
