@@ -89,7 +89,7 @@ def encode_cursor(value: datetime, pk: int) -> str:
 def decode_cursor(text: str) -> tuple[datetime, int] | None:
     """The (value, id) of a cursor from ``encode_cursor``; None for anything else (first page)."""
     key, _sep, pk = (text or "").partition("_")
-    if not pk.isascii() or not pk.isdigit():
+    if not pk.isascii() or not pk.isdigit() or len(pk) > 18:  # an id that fits a bigint
         return None
     if not key.isascii() or not key.lstrip("-").isdigit() or len(key) > 18:
         return None

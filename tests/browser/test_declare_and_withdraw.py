@@ -55,7 +55,7 @@ def test_ops_declare_with_the_pickers_after_seeing_the_impact(page, live_server,
     page.goto(f"{live_server.url}/ops/incidents/new/")
     declare = page.get_by_role("button", name="Declare", exact=True)
     page.get_by_label("Title").fill("E-mail down in Stockholm")
-    page.get_by_label("E-mail").check()
+    page.get_by_label("E-mail", exact=True).check()
     page.get_by_label("Areas: search by name or postcode").fill("stock")
     result = page.locator(".pick-results li", has_text="Stockholm")
     expect(result).to_contain_text("covers 2 areas under it")  # a region visibly covers its subtree
