@@ -4,7 +4,6 @@ scrape time in a fixed number of queries."""
 from __future__ import annotations
 
 import pytest
-from django.conf import settings as django_settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from notifications.models import Notification
@@ -105,24 +104,6 @@ def test_a_scrape_costs_the_same_queries_whatever_the_data(
         factories.declare_incident(actor=ops, services=[catalogue.broadband])
     with django_assert_num_queries(SCRAPE_QUERIES):
         assert scrape(client).status_code == 200
-
-
-@pytest.mark.redis
-def test_celery_queue_length_is_read_from_the_broker(client, settings):
-    import redis
-
-    settings.METRICS_TOKEN = TOKEN
-    settings.REDIS_URL = django_settings.REDIS_URL
-    settings.METRICS_CELERY_QUEUES = ["dashboard-test-queue"]
-    r = redis.Redis.from_url(settings.REDIS_URL)
-    r.delete("dashboard-test-queue")
-    r.rpush("dashboard-test-queue", "a", "b", "c")
-    try:
-        got = samples(scrape(client))
-    finally:
-        r.delete("dashboard-test-queue")
-    assert got[("supportdesk_celery_queue_length", (("queue", "dashboard-test-queue"),))] == 3
-    assert got[("supportdesk_celery_broker_up", ())] == 1
 
 
 def test_a_broker_outage_is_reported_not_a_failed_scrape(client, settings):
