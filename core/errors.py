@@ -26,3 +26,12 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     """The object changed since the caller read it, or the change races another."""
+
+
+class Stale(Conflict):
+    """The caller's copy is out of date: it read a version (an ``If-Match`` header, a form's hidden
+    ``version``) that someone else's change has since replaced. ``changes`` says what changed."""
+
+    def __init__(self, message: str, *, changes: list[str] | None = None, field: str | None = None):
+        super().__init__(message, field=field)
+        self.changes = changes or []

@@ -10,11 +10,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import Conflict, DomainError, Forbidden, NotFound
+from core.errors import Conflict, DomainError, Forbidden, NotFound, Stale
 
 # Each domain error class's HTTP status; a subclass not listed takes its nearest listed base's.
 STATUS_FOR_ERROR = {
     NotFound: status.HTTP_404_NOT_FOUND,
+    Stale: status.HTTP_412_PRECONDITION_FAILED,
     Forbidden: status.HTTP_403_FORBIDDEN,
     Conflict: status.HTTP_409_CONFLICT,
     DomainError: status.HTTP_400_BAD_REQUEST,
@@ -29,6 +30,8 @@ def exception_handler(exc, context):
     """Errors are JSON: ``{"error": message, "fields": {field: [messages]}}``; never a 500 for bad input."""
     if isinstance(exc, DomainError):
         body = {"error": exc.message, "fields": {exc.field: [exc.message]} if exc.field else {}}
+        if isinstance(exc, Stale):
+            body["changes"] = exc.changes
         return Response(body, status=status_for(exc))
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

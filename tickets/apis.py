@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
@@ -167,6 +167,25 @@ class TicketPatchInSerializer(serializers.Serializer):
     )
 
 
+STALE_HELP = (
+    "The ticket changed after the If-Match version: nothing was saved. The body's `changes` lists "
+    "what happened since, one line each."
+)
+
+
+def _if_match(request) -> str | None:
+    """The version in ``If-Match`` (quotes and a weak ``W/`` dropped); None when absent or ``*``."""
+    value = request.headers.get("If-Match", "").strip()
+    if not value or value == "*":
+        return None
+    return value.removeprefix("W/").strip('"')
+
+
+def _with_etag(response: Response, ticket: Ticket) -> Response:
+    response["ETag"] = f'"{ticket.version}"'
+    return response
+
+
 class TicketDetailApi(APIView):
     """GET: the ticket (customers: their own only; others' are 404). PATCH (staff): status,
     assignee, service/area/equipment, keep_open — each through its own service."""
@@ -175,9 +194,22 @@ class TicketDetailApi(APIView):
 
     @extend_schema(responses=TicketOutSerializer)
     def get(self, request, reference: str):
-        return Response(ticket_out(selectors.get_ticket_for(request.user, reference)))
+        ticket = selectors.get_ticket_for(request.user, reference)
+        return _with_etag(Response(ticket_out(ticket)), ticket)
 
-    @extend_schema(request=TicketPatchInSerializer, responses=TicketOutSerializer)
+    @extend_schema(
+        request=TicketPatchInSerializer,
+        responses={200: TicketOutSerializer, 412: OpenApiResponse(description=STALE_HELP)},
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                str,
+                OpenApiParameter.HEADER,
+                description="The ETag of the ticket as you read it: the change is refused (412) if the "
+                "ticket has changed since, with what changed. Optional.",
+            )
+        ],
+    )
     def patch(self, request, reference: str):
         if not has_role(request.user, *STAFF_ROLES):
             raise Forbidden(_("Only staff can change a ticket."))
@@ -185,9 +217,10 @@ class TicketDetailApi(APIView):
         data = TicketPatchInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         changes = data.validated_data
-        # One PATCH, one transaction: a refused change rolls back the ones before it.
+        # One PATCH, one transaction: a refused change rolls back the ones before it; the row is
+        # locked first, so the version checked is the one the changes apply to.
         with transaction.atomic():
-            ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+            services.ticket_lock(ticket, version=_if_match(request))
             if "status" in changes:
                 services.ticket_set_status(ticket=ticket, status=changes["status"], actor=request.user)
             if "assignee" in changes:
@@ -199,7 +232,7 @@ class TicketDetailApi(APIView):
                 services.ticket_set_keep_open(
                     ticket=ticket, keep_open=changes["keep_open"], actor=request.user
                 )
-        return Response(ticket_out(ticket))
+        return _with_etag(Response(ticket_out(ticket)), ticket)
 
 
 class CommentInSerializer(serializers.Serializer):

@@ -225,6 +225,12 @@ class Ticket(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    @property
+    def version(self) -> str:
+        """What a reader saw, as a token: every change of a ticket moves ``updated_at``, so its
+        microsecond timestamp is the ticket's version (the API's ``ETag``, the forms' hidden field)."""
+        return str(int(self.updated_at.timestamp() * 1_000_000))
+
 
 class TicketEventKind(models.TextChoices):
     OPENED = "opened", _("Opened")

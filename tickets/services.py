@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from core.errors import DomainError
+from core.errors import DomainError, Stale
 from core.i18n import text_in
 from core.languages import LANGUAGE_CODES
 from core.roles import is_staff_member
@@ -25,6 +28,74 @@ from customers.models import Area, Customer, EquipmentModel, Service, Subscripti
 from tickets import intake, lexicon, sla
 from tickets.models import InboundMessage, Ticket, TicketEvent
 from tickets.signals import ticket_changed, ticket_commented
+
+# What ``ticket_lock`` re-reads: the fields a change decides on. Foreign keys are read as ids, so a
+# cached related object (the customer a view already loaded) survives unless its id moved.
+LOCKED_FIELDS = (
+    "status", "queue", "assignee_id", "customer_id", "service_id", "area_id", "equipment_id",
+    "keep_open", "needs_attention", "resolved_at", "sla_due_at", "sla_breached", "updated_at",
+)  # fmt: skip
+
+
+def ticket_lock(ticket: Ticket, *, version: str | None = None) -> Ticket:
+    """Lock the ticket's row until the transaction ends and bring ``ticket`` up to date with it.
+
+    Every change of a single ticket starts here, so concurrent changes queue behind each other and
+    each decides on the current state (an escalation racing a claim cannot leave an "open" ticket in
+    second line's queue). With ``version``, the ``Ticket.version`` its caller saw, a change that
+    somebody else's has overtaken is refused with ``Stale``, naming what changed."""
+    row = Ticket.objects.select_for_update().filter(pk=ticket.pk).values(*LOCKED_FIELDS).first()
+    if row is None:
+        raise DomainError(_("This ticket no longer exists."))
+    for name, value in row.items():
+        if name.endswith("_id") and getattr(ticket, name) != value:
+            ticket._state.fields_cache.pop(name[:-3], None)  # the cached object is another one now
+        setattr(ticket, name, value)
+    if version is not None and version != ticket.version:
+        changes = ticket_changes_since(ticket, version)
+        raise Stale(
+            _("Someone changed this ticket after you opened it, so nothing was saved: %(changes)s.")
+            % {"changes": "; ".join(changes) or _("its details were updated")},
+            changes=changes,
+        )
+    return ticket
+
+
+def _version_time(version: str) -> datetime | None:
+    if not (version.isascii() and version.isdigit() and len(version) <= 18):
+        return None
+    return datetime(1970, 1, 1, tzinfo=dt_timezone.utc) + timedelta(microseconds=int(version))
+
+
+def ticket_changes_since(ticket: Ticket, version: str) -> list[str]:
+    """What happened to the ticket after ``version``, one line per timeline entry, oldest first,
+    each naming who and when (in the reader's zone, named)."""
+    since = _version_time(version)
+    if since is None:
+        return []
+    lines = []
+    changes = (
+        TicketEvent.objects.filter(ticket=ticket, created_at__gt=since)
+        .exclude(kind=TicketEvent.Kind.NOTIFICATION)  # a mail going out changes nothing on the ticket
+        .select_related("actor")
+    )
+    for event in changes[:10]:
+        who = (event.actor.get_full_name() or event.actor.get_username()) if event.actor else _("the desk")
+        if event.kind == TicketEvent.Kind.ASSIGNED:
+            to = (event.data or {}).get("assignee")
+            what = (
+                _("%(who)s gave it to %(to)s") % {"who": who, "to": to}
+                if to
+                else _("%(who)s put it back in the queue") % {"who": who}
+            )
+        elif event.kind == TicketEvent.Kind.STATUS:
+            status = Ticket.Status((event.data or {}).get("to", Ticket.Status.OPEN)).label
+            what = _("%(who)s set the status to %(status)s") % {"who": who, "status": status}
+        else:
+            what = _("%(what)s by %(who)s") % {"what": event.get_kind_display(), "who": who}
+        when = date_format(timezone.localtime(event.created_at), "H:i T")
+        lines.append(f"{what} ({when})")
+    return lines
 
 
 def timeline_record(
@@ -216,9 +287,10 @@ def tickets_flag_for_attention(*, ticket_ids: Iterable[int], at=None) -> int:
 
 
 @transaction.atomic
-def ticket_set_keep_open(*, ticket: Ticket, keep_open: bool, actor) -> Ticket:
+def ticket_set_keep_open(*, ticket: Ticket, keep_open: bool, actor, version: str | None = None) -> Ticket:
     """Say whether an incident's resolution may resolve this ticket (``keep_open``: it may not; the
     customer still gets the resolution reply). An internal note records who decided."""
+    ticket_lock(ticket, version=version)
     if ticket.keep_open == keep_open:
         return ticket
     now = timezone.now()
@@ -346,6 +418,7 @@ def ticket_comment(
     body = body.strip()
     if not body:
         raise DomainError(_("Write something first."), field="body")
+    ticket_lock(ticket)  # the status it moves from is the current one
     by_staff = is_staff_member(actor)
     if by_staff:
         kind = TicketEvent.Kind.REPLY if public else TicketEvent.Kind.NOTE
@@ -388,12 +461,13 @@ def _set_status(ticket: Ticket, status: str, actor, now) -> None:
 
 
 @transaction.atomic
-def ticket_set_status(*, ticket: Ticket, status: str, actor) -> Ticket:
+def ticket_set_status(*, ticket: Ticket, status: str, actor, version: str | None = None) -> Ticket:
     """Move a ticket to ``status`` with a status entry in its timeline (already there: nothing
     happens, no entry). Sends ``ticket_changed`` in the same transaction, so a re-opened ticket is
     matched to the active incidents again; a resolved or closed one keeps its links and gains none."""
     if status not in Ticket.Status.values:
         raise DomainError(_("Unknown status."), field="status")
+    ticket_lock(ticket, version=version)
     if status == ticket.status:
         return ticket
     if ticket.needs_attention:  # a person has decided what happens to it
@@ -405,11 +479,12 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor) -> Ticket:
 
 
 @transaction.atomic
-def ticket_assign(*, ticket: Ticket, assignee, actor) -> Ticket:
+def ticket_assign(*, ticket: Ticket, assignee, actor, version: str | None = None) -> Ticket:
     """Give the ticket to ``assignee``, a staff member (None: back to the queue). Taking a new ticket
     opens it, with its own status entry."""
     if assignee is not None and not is_staff_member(assignee):
         raise DomainError(_("Tickets can only be assigned to staff."), field="assignee")
+    ticket_lock(ticket, version=version)
     now = timezone.now()
     ticket.assignee = assignee
     ticket.updated_at = now
@@ -427,8 +502,11 @@ def ticket_assign(*, ticket: Ticket, assignee, actor) -> Ticket:
 
 
 @transaction.atomic
-def ticket_escalate(*, ticket: Ticket, actor, summary: str, tried: str, customer_impact: str = "") -> Ticket:
+def ticket_escalate(
+    *, ticket: Ticket, actor, summary: str, tried: str, customer_impact: str = "", version: str | None = None
+) -> Ticket:
     """Hand the ticket to second line with a structured hand-over (what is wrong, what was tried)."""
+    ticket_lock(ticket, version=version)
     if not ticket.is_open:
         raise DomainError(_("Only open tickets can be escalated."), field="status")
     if not summary.strip() or not tried.strip():
@@ -462,8 +540,10 @@ def ticket_change_scope(
     service: Service | None = None,
     area: Area | None = None,
     equipment: EquipmentModel | None = None,
+    version: str | None = None,
 ) -> Ticket:
     """Correct what the ticket is about; incident matching runs again in the same transaction."""
+    ticket_lock(ticket, version=version)
     fields = []
     for name, value in (("service", service), ("area", area), ("equipment", equipment)):
         if value is not None and getattr(ticket, f"{name}_id") != value.pk:
@@ -687,6 +767,7 @@ def ticket_attach_customer(*, ticket: Ticket, customer: Customer, actor) -> Tick
     """Move a ticket from an unknown e-mail sender to the customer an agent recognised."""
     if not is_staff_member(actor):
         raise DomainError(_("Only staff can attach a ticket to a customer."))
+    ticket_lock(ticket)
     if ticket.customer_id == customer.pk:
         return ticket
     old = ticket.customer

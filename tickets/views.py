@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -125,6 +127,21 @@ def _back_to(ticket: Ticket) -> HttpResponse:
     return redirect("tickets:detail", reference=ticket.reference)
 
 
+def _seen(request: HttpRequest) -> str | None:
+    """The ticket's version the page showed (its forms' hidden ``version``); None from older pages."""
+    return request.POST.get("version") or None
+
+
+@contextmanager
+def _refusals_shown(request: HttpRequest):
+    """A refused change (a stale version, a state that does not allow it) becomes a message on the
+    ticket page the agent is sent back to, instead of an error page."""
+    try:
+        yield
+    except DomainError as exc:
+        messages.error(request, exc.message)
+
+
 @require_POST
 @role_required(*STAFF_ROLES)
 def ticket_comment(request: HttpRequest, reference: str) -> HttpResponse:
@@ -143,7 +160,10 @@ def ticket_set_status(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = StatusForm(request.POST)
     if form.is_valid():
-        services.ticket_set_status(ticket=ticket, status=form.cleaned_data["status"], actor=request.user)
+        with _refusals_shown(request):
+            services.ticket_set_status(
+                ticket=ticket, status=form.cleaned_data["status"], actor=request.user, version=_seen(request)
+            )
     return _back_to(ticket)
 
 
@@ -153,7 +173,9 @@ def ticket_claim(request: HttpRequest, reference: str) -> HttpResponse:
     """Take the ticket (first or second line); ``release=1`` gives it back to the queue."""
     ticket = selectors.get_ticket_for(request.user, reference)
     assignee = None if request.POST.get("release") else request.user
-    services.ticket_assign(ticket=ticket, assignee=assignee, actor=request.user)
+    # With the version the agent saw: of two agents taking it at once, the second is told who won.
+    with _refusals_shown(request):
+        services.ticket_assign(ticket=ticket, assignee=assignee, actor=request.user, version=_seen(request))
     return _back_to(ticket)
 
 
@@ -162,9 +184,13 @@ def ticket_claim(request: HttpRequest, reference: str) -> HttpResponse:
 def ticket_keep_open(request: HttpRequest, reference: str) -> HttpResponse:
     """``keep_open=1``: an incident's resolution replies to this ticket but does not resolve it."""
     ticket = selectors.get_ticket_for(request.user, reference)
-    services.ticket_set_keep_open(
-        ticket=ticket, keep_open=request.POST.get("keep_open") == "1", actor=request.user
-    )
+    with _refusals_shown(request):
+        services.ticket_set_keep_open(
+            ticket=ticket,
+            keep_open=request.POST.get("keep_open") == "1",
+            actor=request.user,
+            version=_seen(request),
+        )
     return _back_to(ticket)
 
 
@@ -177,7 +203,9 @@ def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
         messages.error(request, _("Say what is wrong and what was already tried before escalating."))
         return _back_to(ticket)
     try:
-        services.ticket_escalate(ticket=ticket, actor=request.user, **form.cleaned_data)
+        services.ticket_escalate(
+            ticket=ticket, actor=request.user, version=_seen(request), **form.cleaned_data
+        )
         messages.success(request, _("Escalated to second line."))
     except DomainError as exc:
         messages.error(request, exc.message)
