@@ -9,4 +9,5 @@ urlpatterns = [
     path("tickets/<str:reference>/", apis.TicketDetailApi.as_view(), name="api-ticket"),
     path("tickets/<str:reference>/comments/", apis.TicketCommentApi.as_view(), name="api-ticket-comments"),
     path("tickets/<str:reference>/escalate/", apis.TicketEscalateApi.as_view(), name="api-ticket-escalate"),
+    path("tickets/<str:reference>/merge/", apis.TicketMergeApi.as_view(), name="api-ticket-merge"),
 ]

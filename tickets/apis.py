@@ -322,3 +322,27 @@ class TicketEscalateApi(APIView):
         data.is_valid(raise_exception=True)
         services.ticket_escalate(ticket=ticket, actor=request.user, **data.validated_data)
         return Response(ticket_out(ticket))
+
+
+class MergeInSerializer(serializers.Serializer):
+    into = serializers.CharField(max_length=30, help_text="The reference of the ticket to keep, e.g. SD-7.")
+
+
+class TicketMergeApi(APIView):
+    """Staff: join this ticket (a duplicate) into another open ticket of the same customer. Its
+    timeline moves there, it is closed pointing at it, and the customer gets one reply saying so.
+    Answers with the ticket kept."""
+
+    permission_classes = [HasRole.of(*STAFF_ROLES)]
+
+    @extend_schema(
+        request=MergeInSerializer,
+        responses={200: TicketOutSerializer, 412: OpenApiResponse(description=STALE_HELP)},
+    )
+    def post(self, request, reference: str):
+        ticket = selectors.get_ticket_for(request.user, reference)
+        data = MergeInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        into = selectors.get_ticket_for(request.user, data.validated_data["into"])
+        kept = services.ticket_merge(ticket=ticket, into=into, actor=request.user, version=_if_match(request))
+        return _with_etag(Response(ticket_out(kept)), kept)

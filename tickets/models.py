@@ -129,6 +129,15 @@ class Ticket(models.Model):
     # Set when something automatic left the ticket for its agent to look at (an incident resolved, but
     # the ticket was kept open); cleared when staff reply to it or change its status.
     needs_attention = models.BooleanField(_("needs attention"), default=False)
+    # A duplicate joined into another ticket of the same customer: closed, its timeline moved there.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+        verbose_name=_("merged into"),
+    )
 
     objects = TicketQuerySet.as_manager()
 
@@ -155,6 +164,12 @@ class Ticket(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status__in=["resolved", "closed"]) | models.Q(resolved_at__isnull=False),
                 name="ticket_resolved_has_time",
+            ),
+            # Only a closed ticket can have been merged, and never into itself.
+            models.CheckConstraint(
+                condition=models.Q(merged_into__isnull=True)
+                | (models.Q(status="closed") & ~models.Q(merged_into=models.F("pk"))),
+                name="ticket_merged_is_closed",
             ),
         ]
         indexes = [
@@ -243,6 +258,7 @@ class TicketEventKind(models.TextChoices):
     INCIDENT_LINKED = "incident-linked", _("Linked to incident")
     INCIDENT_DETACHED = "incident-detached", _("Detached from incident")
     NOTIFICATION = "notification", _("Notification sent")
+    MERGED = "merged", _("Merged")
 
 
 class TicketEvent(models.Model):

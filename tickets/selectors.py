@@ -163,6 +163,19 @@ def queue_filter_choices() -> dict:
     }
 
 
+def open_duplicates(
+    customer: Customer, *, service_id: int | None, exclude: int | None = None
+) -> list[Ticket]:
+    """The customer's other open tickets that may be about the same thing: those on ``service_id``
+    (all open ones when the service is not known yet), newest first."""
+    tickets = customer.tickets.open().select_related("service").order_by("-created_at")
+    if service_id is not None:
+        tickets = tickets.filter(service_id=service_id)
+    if exclude is not None:
+        tickets = tickets.exclude(pk=exclude)
+    return list(tickets[:10])
+
+
 def customer_tickets(customer: Customer) -> QuerySet[Ticket]:
     return customer.tickets.select_related("service").order_by("-created_at")
 

@@ -16,7 +16,7 @@ from datetime import timezone as dt_timezone
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -301,6 +301,59 @@ def ticket_set_keep_open(*, ticket: Ticket, keep_open: bool, actor, version: str
         ticket=ticket, kind=TicketEvent.Kind.NOTE, actor=actor, at=now, data={"keep_open": keep_open}
     )
     return ticket
+
+
+@transaction.atomic
+def ticket_merge(*, ticket: Ticket, into: Ticket, actor, version: str | None = None) -> Ticket:
+    """Join the duplicate ``ticket`` into ``into``, another open ticket of the same customer.
+
+    The duplicate's timeline moves to ``into`` (one UPDATE), so the conversation is kept in one
+    place; the duplicate is closed, pointing at ``into``, with an entry saying so on both. The
+    customer is told once, by one public reply on ``into`` in their language."""
+    if not is_staff_member(actor):
+        raise DomainError(_("Only staff can merge tickets."))
+    if ticket.pk == into.pk:
+        raise DomainError(_("A ticket cannot be merged into itself."), field="into")
+    # Both rows locked, always in the same order, so two merges of the pair cannot deadlock.
+    first, second = sorted((ticket, into), key=lambda t: t.pk)
+    ticket_lock(first, version=version if first is ticket else None)
+    ticket_lock(second, version=version if second is ticket else None)
+    if ticket.customer_id != into.customer_id:
+        raise DomainError(_("Only tickets of the same customer can be merged."), field="into")
+    if not ticket.is_open or not into.is_open:
+        raise DomainError(_("Both tickets must be open to be merged."), field="into")
+    now = timezone.now()
+    # A duplicate has a handful of entries: one UPDATE moves them, each marked with where it came from.
+    moved = list(TicketEvent.objects.filter(ticket=ticket))
+    for event in moved:
+        event.ticket, event.data = into, {**(event.data or {}), "merged_from": ticket.reference}
+    TicketEvent.objects.bulk_update(moved, ["ticket", "data"])
+    _set_status(ticket, Ticket.Status.CLOSED, actor, now)
+    Ticket.objects.filter(pk=ticket.pk).update(merged_into=into)
+    ticket.merged_into = into
+    timeline_record(
+        ticket=ticket,
+        kind=TicketEvent.Kind.MERGED,
+        actor=actor,
+        public=True,
+        at=now,
+        data={"into": into.reference},
+    )
+    timeline_record(
+        ticket=into,
+        kind=TicketEvent.Kind.MERGED,
+        actor=actor,
+        public=False,
+        at=now,
+        data={"from": ticket.reference, "subject": ticket.subject},
+    )
+    with translation.override(ticket.customer.language):
+        told = _(
+            "We have joined your request %(duplicate)s (“%(subject)s”) with this one, %(reference)s: "
+            "we handle both here, and you only need to answer this one."
+        ) % {"duplicate": ticket.reference, "subject": ticket.subject, "reference": into.reference}
+    ticket_comment(ticket=into, actor=actor, body=told, public=True, data={"merge_of": ticket.reference})
+    return into
 
 
 def _effective_scope(

@@ -110,6 +110,12 @@ def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "comment_form": CommentForm(),
             "escalate_form": EscalateForm(),
             "status_form": StatusForm(initial={"status": ticket.status}),
+            # The same customer's other open tickets on this service: duplicates to merge.
+            "duplicates": selectors.open_duplicates(
+                ticket.customer, service_id=ticket.service_id, exclude=ticket.pk
+            )
+            if ticket.is_open
+            else [],
             "wait": selectors.second_line_wait(ticket.category)
             if ticket.queue != Ticket.Queue.SECOND_LINE
             else None,
@@ -176,6 +182,21 @@ def ticket_claim(request: HttpRequest, reference: str) -> HttpResponse:
     # With the version the agent saw: of two agents taking it at once, the second is told who won.
     with _refusals_shown(request):
         services.ticket_assign(ticket=ticket, assignee=assignee, actor=request.user, version=_seen(request))
+    return _back_to(ticket)
+
+
+@require_POST
+@role_required(*STAFF_ROLES)
+def ticket_merge(request: HttpRequest, reference: str) -> HttpResponse:
+    """Join this ticket into another open ticket of the same customer (``into``: its reference)."""
+    ticket = selectors.get_ticket_for(request.user, reference)
+    into = selectors.get_ticket_for(request.user, request.POST.get("into", ""))
+    with _refusals_shown(request):
+        services.ticket_merge(ticket=ticket, into=into, actor=request.user, version=_seen(request))
+        messages.success(
+            request, _("%(duplicate)s is merged into this ticket.") % {"duplicate": ticket.reference}
+        )
+        return _back_to(into)
     return _back_to(ticket)
 
 
@@ -252,6 +273,15 @@ def staff_open_ticket(request: HttpRequest, number: str) -> HttpResponse:
         # Re-render the look-up with the bound form: what was typed stays, errors sit by their fields.
         messages.error(request, _("Fill in subject and description."))
         return render(request, "tickets/lookup.html", _lookup_context(customer.number, form=form), status=400)
+    subscription = form.cleaned_data["subscription"]
+    duplicates = selectors.open_duplicates(
+        customer, service_id=subscription.service_id if subscription else None
+    )
+    if duplicates and request.POST.get("duplicate_ok") != "1":
+        # Before a second ticket about the same thing: show the open ones, keep what was typed.
+        context = _lookup_context(customer.number, form=form)
+        context["duplicates"] = duplicates
+        return render(request, "tickets/lookup.html", context, status=409)
     ticket = services.ticket_open(customer=customer, actor=request.user, **form.cleaned_data)
     return _back_to(ticket)
 

@@ -1,5 +1,6 @@
 """Two agents with one ticket open, each in their own browser: each sees the other on the ticket
-and sees them typing, live; of two "Take it" clicks the second is refused, naming who took it."""
+and sees them typing, live; of two "Take it" clicks the second is refused, naming who took it; the
+ticket, a duplicate, is then merged into the customer's first one."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ def test_two_agents_see_each_other_and_the_second_take_is_refused(chromium, asgi
     bertil = make_user("bertil", "agent", first_name="Bertil", last_name="Berg")
     agent.first_name, agent.last_name = "Anna", "Andersson"
     agent.save()
-    ticket = factories.open_ticket(customer=alice)
+    subscription = alice.subscriptions.get()
+    first = factories.open_ticket(customer=alice, subscription=subscription, subject="No internet")
+    ticket = factories.open_ticket(customer=alice, subscription=subscription)
     url = f"{asgi_server}/desk/tickets/{ticket.reference}/"
 
     pages = {}
@@ -48,3 +51,13 @@ def test_two_agents_see_each_other_and_the_second_take_is_refused(chromium, asgi
     bertils.screenshot(path=ARTIFACTS / "two-agents-refused.png", full_page=True)
     ticket.refresh_from_db()
     assert ticket.assignee == agent
+
+    # Anna merges the duplicate into Alice's first ticket, from the notice on the page.
+    anna.reload()
+    anna.get_by_role("button", name=f"Merge this ticket into {first.reference}").click()
+    anna.get_by_text(f"{ticket.reference} is merged into this ticket.").wait_for(timeout=10_000)
+    assert anna.url.endswith(f"/desk/tickets/{first.reference}/")
+    assert anna.get_by_text("No connection since this morning.").count() == 2, "both openings, one timeline"
+    anna.screenshot(path=ARTIFACTS / "two-agents-merged.png", full_page=True)
+    ticket.refresh_from_db()
+    assert ticket.merged_into == first and ticket.status == "closed"
