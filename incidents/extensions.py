@@ -5,8 +5,11 @@ Registered once from ``IncidentsConfig.ready()``; the tickets app never imports 
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter
@@ -95,7 +98,41 @@ def _known_for_subscription_context(request, subscription) -> dict | None:
     return {"incidents": incidents, "zone": zone}
 
 
+def _attached_active_incident(ticket) -> Incident | None:
+    """The most severe active incident attached to the ticket (the one a reply would talk about)."""
+    return (
+        Incident.objects.active()
+        .filter(links__ticket=ticket, links__detached_at__isnull=True)
+        .order_by("-severity", "-started_at")
+        .first()
+    )
+
+
+def _incident_eta(ticket, language: str) -> str:
+    """``{incident_eta}`` in a canned reply: when the fault attached to the ticket is expected fixed,
+    on the customer's clock with the zone named (rendered with the customer's language active)."""
+    incident = _attached_active_incident(ticket)
+    if incident is None or incident.eta is None:
+        return _("as soon as we can (we do not have a time yet)")
+    zone = ZoneInfo(TIME_ZONE_FOR_LANGUAGE.get(language, settings.TIME_ZONE))
+    local = incident.eta.astimezone(zone)
+    return f"{date_format(local, 'j F H:i')} {local.tzname()}"
+
+
+def _incident_title(ticket, language: str) -> str:
+    incident = _attached_active_incident(ticket)
+    return incident.title if incident else ""
+
+
 def register() -> None:
+    extensions.macro_placeholders["incident_eta"] = (
+        _incident_eta,
+        gettext_lazy("when the fault attached to the ticket is expected fixed, on the customer's clock"),
+    )
+    extensions.macro_placeholders["incident_title"] = (
+        _incident_title,
+        gettext_lazy("the title of the fault attached to the ticket"),
+    )
     extensions.add_queue_annotation(_flag_explained_by_active_incident)
     extensions.add_payload_prefetch(
         Prefetch(

@@ -20,6 +20,8 @@ the tickets pages and API still work, they just show nothing of the higher app.
   of the customer's My tickets, obj = customer), ``new-ticket-subscription``
   (the contact form, for the subscription the customer picked, obj = subscription), ``lookup-top`` (the caller look-up, obj = customer),
   ``cluster-actions`` (second line's similar-tickets panel, obj = the cluster dict).
+- ``macro_placeholders``: extra ``{name}`` placeholders of canned replies, ``name -> (ticket,
+  language) -> str`` (``tickets.macros``), with a help text for the admin.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class TicketExtensions:
     list_filters: dict[str, ListFilter] = field(default_factory=dict)
     queue_filters: dict[str, QueueFilter] = field(default_factory=dict)
     panels: dict[str, list[Panel]] = field(default_factory=lambda: defaultdict(list))
+    macro_placeholders: dict[str, tuple[Callable[[Any, str], str], Any]] = field(default_factory=dict)
 
     def add_panel(self, slot: str, panel: Panel) -> None:
         """Register ``panel`` in ``slot`` once (ready() may run more than once in tests)."""

@@ -338,3 +338,21 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_key} ({self.status})"
+
+
+class Macro(models.Model):
+    """A canned reply, written once per language. ``{placeholders}`` in it are filled for the ticket
+    it is used on (``tickets.macros``), in the customer's language."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    texts = models.JSONField(_("texts"), default=dict, help_text=_("The reply per language: sv, fi, en."))
+    active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.name

@@ -16,6 +16,7 @@ urlpatterns = [
     path("desk/tickets/<str:reference>/status/", views.ticket_set_status, name="set_status"),
     path("desk/tickets/<str:reference>/claim/", views.ticket_claim, name="claim"),
     path("desk/tickets/<str:reference>/merge/", views.ticket_merge, name="merge"),
+    path("desk/tickets/<str:reference>/macro/", views.ticket_macro, name="macro"),
     path("desk/tickets/<str:reference>/keep-open/", views.ticket_keep_open, name="keep_open"),
     path("desk/tickets/<str:reference>/escalate/", views.ticket_escalate, name="escalate"),
     path("desk/tickets/<str:reference>/attach/", views.ticket_attach_customer, name="attach_customer"),

@@ -15,10 +15,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.errors import DomainError
 from core.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, role_required
 from customers.models import Customer
-from tickets import selectors, services
+from tickets import macros, selectors, services
 from tickets.extensions import extensions
 from tickets.forms import CommentForm, CustomerTicketForm, EscalateForm, StaffTicketForm, StatusForm
-from tickets.models import InboundMessage, Ticket
+from tickets.models import InboundMessage, Macro, Ticket
 
 # --- agent workspace ---------------------------------------------------------------------------
 
@@ -108,6 +108,7 @@ def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "events": ticket.events.select_related("actor"),
             "subscriptions": ticket.customer.subscriptions.select_related("service", "area", "equipment"),
             "comment_form": CommentForm(),
+            "macros": Macro.objects.filter(active=True).only("pk", "name"),
             "escalate_form": EscalateForm(),
             "status_form": StatusForm(initial={"status": ticket.status}),
             # The same customer's other open tickets on this service: duplicates to merge.
@@ -127,6 +128,22 @@ def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
             else None,
         },
     )
+
+
+@require_GET
+@role_required(*STAFF_ROLES)
+def ticket_macro(request: HttpRequest, reference: str) -> HttpResponse:
+    """htmx: the reply box filled with canned reply ``?macro=`` for this ticket, in the customer's
+    language; an unknown or inactive macro leaves the box empty."""
+    ticket = selectors.get_ticket_for(request.user, reference)
+    macro_id = request.GET.get("macro", "")
+    macro = (
+        Macro.objects.filter(active=True, pk=int(macro_id)).first()
+        if macro_id.isascii() and macro_id.isdigit() and len(macro_id) < 10
+        else None
+    )
+    text = macros.render(macro, ticket, agent=request.user) if macro else ""
+    return HttpResponse(str(CommentForm(initial={"body": text})["body"]))
 
 
 def _back_to(ticket: Ticket) -> HttpResponse:

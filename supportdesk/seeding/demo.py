@@ -28,7 +28,7 @@ from supportdesk.seeding.bulk import Out, ScaleResult, load_scale_data, quiet
 from supportdesk.seeding.catalogue import KNOWN_DEFECT_EQUIPMENT, Catalogue, ensure_catalogue
 from supportdesk.seeding.words import ASCII_FOLD
 from tickets import services as ts
-from tickets.models import Ticket
+from tickets.models import Macro, Ticket
 
 
 @dataclass(frozen=True)
@@ -446,6 +446,35 @@ def ensure_demo_compensation_and_monitoring(cat: Catalogue) -> None:
         MonitoringLabelMap.objects.get_or_create(label=label, value="", defaults={"dimension": dimension})
 
 
+DEMO_MACROS = {
+    "Known outage: we are on it": {
+        "sv": "Hej {customer_name}!\n\nDet här beror på ett fel hos oss ({incident_title}), inte på något hemma "
+        "hos dig. Teknikerna räknar med att det är åtgärdat {incident_eta}. Du behöver inte göra något; vi "
+        "hör av oss när det fungerar igen.\n\nHälsningar\n{agent_name}",
+        "fi": "Hei {customer_name}!\n\nTämä johtuu viasta meidän päässämme ({incident_title}), ei mistään "
+        "kotonasi. Teknikot arvioivat korjauksen valmistuvan {incident_eta}. Sinun ei tarvitse tehdä mitään; "
+        "kerromme, kun yhteys toimii taas.\n\nTerveisin\n{agent_name}",
+        "en": "Hello {customer_name},\n\nThis is caused by a fault on our side ({incident_title}), not by "
+        "anything at your home. Our technicians expect it fixed {incident_eta}. You need not do anything; "
+        "we will tell you when it works again.\n\nBest regards\n{agent_name}",
+    },
+    "Restart the router": {
+        "sv": "Hej {customer_name}!\n\nProva att dra ur routerns ström i 30 sekunder och sätta i den igen. "
+        "Svara på det här mejlet (ärende {reference}) om det inte hjälper.\n\nHälsningar\n{agent_name}",
+        "fi": "Hei {customer_name}!\n\nIrrota reitittimen virtajohto 30 sekunniksi ja kytke se takaisin. "
+        "Vastaa tähän viestiin (tiketti {reference}), jos se ei auta.\n\nTerveisin\n{agent_name}",
+        "en": "Hello {customer_name},\n\nPlease unplug your router for 30 seconds and plug it back in. "
+        "Reply to this e-mail (ticket {reference}) if that does not help.\n\nBest regards\n{agent_name}",
+    },
+}
+
+
+def ensure_demo_macros() -> None:
+    """Canned replies agents start from; left alone if an admin edited them."""
+    for name, texts in DEMO_MACROS.items():
+        Macro.objects.get_or_create(name=name, defaults={"texts": texts})
+
+
 # --- Flush and the whole demo ---------------------------------------------------------------------
 
 DESK_APPS = ("notifications", "incidents", "tickets", "customers")
@@ -502,6 +531,7 @@ def seed_demo(
         users = ensure_demo_users(stdout, demo_passwords=demo_passwords)
         demo = ensure_demo_customers(cat, users)
         ensure_demo_compensation_and_monitoring(cat)
+        ensure_demo_macros()
     stdout(
         f"  catalogue: {len(cat.services)} services, {len(cat.areas)} areas, {len(cat.equipment)} equipment models"
     )
