@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
@@ -346,3 +346,45 @@ class TicketMergeApi(APIView):
         into = selectors.get_ticket_for(request.user, data.validated_data["into"])
         kept = services.ticket_merge(ticket=ticket, into=into, actor=request.user, version=_if_match(request))
         return _with_etag(Response(ticket_out(kept)), kept)
+
+
+class BulkInSerializer(serializers.Serializer):
+    tickets = serializers.ListField(
+        child=serializers.CharField(max_length=30),
+        min_length=1,
+        max_length=services.BULK_LIMIT,
+        help_text="References, e.g. SD-7. Tickets that are not open (or not found) are left out.",
+    )
+    action = serializers.ChoiceField(choices=["assign", "unassign", *services.BULK_STATUSES])
+    assignee = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.all(),
+        required=False,
+        help_text="For action=assign: a staff member's username (default: you).",
+    )
+
+
+class TicketBulkApi(APIView):
+    """Staff: one action on many open tickets, as one set-based write with a timeline entry on each.
+    Answers with how many changed."""
+
+    permission_classes = [HasRole.of(*STAFF_ROLES)]
+
+    @extend_schema(
+        request=BulkInSerializer,
+        responses={200: inline_serializer("BulkOut", {"changed": serializers.IntegerField()})},
+    )
+    def post(self, request):
+        data = BulkInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        given = data.validated_data
+        ids = [Ticket.pk_from_reference(reference) for reference in given["tickets"]]
+        if None in ids:
+            raise DomainError(_("Give ticket references such as SD-7."), field="tickets")
+        action = given["action"]
+        if action in ("assign", "unassign"):
+            assignee = given.get("assignee", request.user) if action == "assign" else None
+            changed = services.tickets_bulk_assign(ticket_ids=ids, assignee=assignee, actor=request.user)
+        else:
+            changed = services.tickets_bulk_set_status(ticket_ids=ids, status=action, actor=request.user)
+        return Response({"changed": changed})

@@ -356,6 +356,95 @@ def ticket_merge(*, ticket: Ticket, into: Ticket, actor, version: str | None = N
     return into
 
 
+# What a bulk action may set (all keep a ticket out of matching's way: open stays open, or it ends).
+BULK_STATUSES = (Ticket.Status.PENDING_CUSTOMER, Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
+BULK_LIMIT = 1000
+
+
+def _lock_open_tickets(ticket_ids: Iterable[int]) -> list[dict]:
+    """Lock the open tickets among ``ticket_ids`` (in id order, so two bulk actions cannot deadlock)
+    and read what the change decides on; closed ones and unknown ids drop out."""
+    ids = list(ticket_ids)
+    if len(ids) > BULK_LIMIT:
+        raise DomainError(_("Pick at most %(n)d tickets at a time.") % {"n": BULK_LIMIT}, field="tickets")
+    return list(
+        Ticket.objects.open()
+        .select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values("pk", "status", "assignee_id")
+    )
+
+
+def _bulk_status_entries(rows: list[dict], status: str, actor, now) -> list[TicketEvent]:
+    return [
+        TicketEvent(
+            ticket_id=row["pk"],
+            kind=TicketEvent.Kind.STATUS,
+            actor=actor,
+            public=True,
+            created_at=now,
+            data={"from": row["status"], "to": status},
+        )
+        for row in rows
+    ]
+
+
+@transaction.atomic
+def tickets_bulk_assign(*, ticket_ids: Iterable[int], assignee, actor) -> int:
+    """Give many open tickets to ``assignee`` (None: back to the queue) in one UPDATE, each with its
+    timeline entry (one INSERT); new ones taken are opened, as one by one. Returns how many changed."""
+    if not is_staff_member(actor):
+        raise DomainError(_("Only staff can change tickets."))
+    if assignee is not None and not is_staff_member(assignee):
+        raise DomainError(_("Tickets can only be assigned to staff."), field="assignee")
+    target = assignee.pk if assignee is not None else None
+    rows = [row for row in _lock_open_tickets(ticket_ids) if row["assignee_id"] != target]
+    if not rows:
+        return 0
+    now = timezone.now()
+    Ticket.objects.filter(pk__in=[row["pk"] for row in rows]).update(assignee=assignee, updated_at=now)
+    username = assignee.get_username() if assignee is not None else None
+    entries = [
+        TicketEvent(
+            ticket_id=row["pk"],
+            kind=TicketEvent.Kind.ASSIGNED,
+            actor=actor,
+            created_at=now,
+            data={"assignee": username},
+        )
+        for row in rows
+    ]
+    taken_new = [row for row in rows if row["status"] == Ticket.Status.NEW] if assignee is not None else []
+    if taken_new:
+        Ticket.objects.filter(pk__in=[row["pk"] for row in taken_new]).update(status=Ticket.Status.OPEN)
+        entries += _bulk_status_entries(taken_new, Ticket.Status.OPEN, actor, now)
+    timeline_record_bulk(entries)
+    return len(rows)
+
+
+@transaction.atomic
+def tickets_bulk_set_status(*, ticket_ids: Iterable[int], status: str, actor) -> int:
+    """Move many open tickets to ``status`` (waiting for the customer, resolved or closed) in one
+    UPDATE, each with its status entry (one INSERT). Returns how many changed."""
+    if not is_staff_member(actor):
+        raise DomainError(_("Only staff can change tickets."))
+    if status not in BULK_STATUSES:
+        raise DomainError(_("That status cannot be set on many tickets at once."), field="status")
+    rows = [row for row in _lock_open_tickets(ticket_ids) if row["status"] != status]
+    if not rows:
+        return 0
+    now = timezone.now()
+    Ticket.objects.filter(pk__in=[row["pk"] for row in rows]).update(
+        status=status,
+        resolved_at=now if status != Ticket.Status.PENDING_CUSTOMER else None,
+        needs_attention=False,
+        updated_at=now,
+    )
+    timeline_record_bulk(_bulk_status_entries(rows, status, actor, now))
+    return len(rows)
+
+
 def _effective_scope(
     *,
     subscription: Subscription | None,

@@ -7,6 +7,7 @@ from tickets import views
 app_name = "tickets"
 urlpatterns = [
     path("desk/queue/", views.queue, name="queue"),
+    path("desk/queue/bulk/", views.queue_bulk, name="queue_bulk"),
     path("desk/escalations/", views.escalations, name="escalations"),
     path("desk/lookup/", views.lookup, name="lookup"),
     path("desk/search/", views.search, name="search"),

@@ -9,10 +9,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError
+from core.parsing import parse_int
 from core.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, role_required
 from customers.models import Customer
 from tickets import macros, selectors, services
@@ -85,6 +88,33 @@ def queue(request: HttpRequest) -> HttpResponse:
     context = _queue_context(request, queue=current, mine=mine)
     context.update(current=current, mine=mine, queues=Ticket.Queue.choices)
     return render(request, "tickets/queue.html", context)
+
+
+@require_POST
+@role_required(*STAFF_ROLES)
+def queue_bulk(request: HttpRequest) -> HttpResponse:
+    """The tickets ticked in a queue (``t``, ids), with one ``action``: assign-me, unassign, or a
+    status (services.BULK_STATUSES). One set-based write, a timeline entry on every ticket; then
+    back to the queue (``next``, same site only) with how many changed."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("tickets:queue")
+    action = request.POST.get("action", "")
+    with _refusals_shown(request):
+        ids = [parse_int(value, field="t") for value in request.POST.getlist("t")]
+        if not ids:
+            raise DomainError(_("Tick the tickets first."))
+        if action in ("assign-me", "unassign"):
+            assignee = request.user if action == "assign-me" else None
+            changed = services.tickets_bulk_assign(ticket_ids=ids, assignee=assignee, actor=request.user)
+        elif action in services.BULK_STATUSES:
+            changed = services.tickets_bulk_set_status(ticket_ids=ids, status=action, actor=request.user)
+        else:
+            raise DomainError(_("Pick what to do with them."))
+        messages.success(
+            request, ngettext("%(n)d ticket changed.", "%(n)d tickets changed.", changed) % {"n": changed}
+        )
+    return redirect(back)
 
 
 @require_GET

@@ -40,7 +40,7 @@ def test_an_agent_works_a_ticket_from_the_keyboard(chromium, asgi_server, alice,
     page.keyboard.press("Escape")
     page.locator("#shortcuts").wait_for(state="hidden")
 
-    references = page.locator("tr[data-nav-row] td:nth-child(3) a").all_inner_texts()
+    references = page.locator("tr[data-nav-row] td:nth-child(4) a").all_inner_texts()
     assert set(references) >= {older.reference, ticket.reference}
     target = references.index(ticket.reference)
     for _ in range(target + 1):
