@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests import factories
@@ -186,7 +188,8 @@ def test_a_forbidden_file_in_the_form_is_an_error_and_opens_no_ticket(client, al
         },
     )
     assert response.status_code == 200
-    assert "faktura.pdf" in response.content.decode() and "not accepted" in response.content.decode()
+    html = response.content.decode()
+    assert "faktura.pdf: filer av den här typen tas inte emot" in html  # Alice reads Swedish
     assert not Ticket.objects.exists()
 
 
@@ -211,7 +214,7 @@ def test_an_oversize_file_in_a_reply_is_refused_and_nothing_is_added(client, ali
         {"body": "Här.", "attachments": [SimpleUploadedFile("kvitto.pdf", PDF)]},
         follow=True,
     )
-    assert "larger than" in response.content.decode()
+    assert "kvitto.pdf: större än 10\xa0byte" in response.content.decode()
     assert not ticket.events.filter(kind=TicketEvent.Kind.CUSTOMER_MESSAGE).exists()
     assert not Attachment.objects.exists()
 
@@ -241,6 +244,7 @@ def test_staff_and_the_tickets_customer_download_it_as_an_attachment_never_sniff
         assert response["Content-Disposition"].startswith("attachment;")
         assert "kvitto.pdf" in response["Content-Disposition"]
         assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Content-Security-Policy"].startswith("sandbox")
 
 
 def test_another_customer_gets_404_an_outsider_403_and_a_stranger_the_login(
@@ -271,3 +275,27 @@ def test_a_file_on_an_internal_note_is_not_the_customers_to_download(client, age
 def test_a_non_numeric_or_unknown_id_is_404(client, agent):
     client.force_login(agent)
     assert client.get(reverse("tickets:attachment", args=[999999])).status_code == 404
+
+
+def test_the_timeline_costs_the_same_queries_with_one_file_or_eleven(
+    client, agent, alice, django_assert_num_queries
+):
+    from tickets.attachments import Upload
+    from tickets.services import attachments_add
+
+    ticket = factories.open_ticket(customer=alice)
+    opened = ticket.events.get(kind=TicketEvent.Kind.OPENED)
+    attachments_add(ticket=ticket, event=opened, uploads=[Upload("a.png", PNG)])
+    client.force_login(agent)
+    url = reverse("tickets:detail", args=[ticket.reference])
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for n in range(5):
+        reply = ticket_comment(ticket=ticket, actor=alice.user, body=f"Bild {n}", public=True)
+        attachments_add(
+            ticket=ticket, event=reply, uploads=[Upload(f"b{n}.png", PNG), Upload(f"c{n}.pdf", PDF)]
+        )
+    with django_assert_num_queries(len(one.captured_queries)):
+        html = client.get(url).content.decode()
+    assert "c4.pdf" in html and "a.png" in html
