@@ -705,7 +705,8 @@ def inbound_import(*, raw: bytes, mailbox: str = "") -> InboundMessage | None:
             except DomainError as exc:
                 # The ticket services refused it: keep it whole in quarantine, undo any half.
                 row.status, row.reason, row.ticket = InboundMessage.Status.QUARANTINED, str(exc), None
-        row.save()
+        # Not the raw bytes again: they were written with the INSERT.
+        row.save(update_fields=["status", "reason", "from_address", "subject", "ticket", "sender_unknown"])
     return row
 
 
