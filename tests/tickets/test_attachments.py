@@ -299,3 +299,14 @@ def test_the_timeline_costs_the_same_queries_with_one_file_or_eleven(
     with django_assert_num_queries(len(one.captured_queries)):
         html = client.get(url).content.decode()
     assert "c4.pdf" in html and "a.png" in html
+
+
+def test_superusers_see_a_tickets_files_read_only_in_the_admin(client, alices_file):
+    # A superuser: the admin role's group holds the permissions of the models that existed when
+    # supportdesk/migrations/0001_roles.py ran, and Attachment is newer.
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_superuser("root", password="pw-root"))
+    html = client.get(reverse("admin:tickets_ticket_change", args=[alices_file.ticket_id])).content.decode()
+    assert "kvitto.pdf" in html and "application/pdf" in html
+    assert "attachments-0-filename" not in html  # no editable field
