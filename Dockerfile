@@ -19,7 +19,9 @@ COPY . .
 
 # Static files are collected at build time (no database or secret needed for that) and served
 # by ServeStatic from STATIC_ROOT.
+# /app/media exists in the image owned by desk, so the named volume mounted there starts writable.
 RUN python manage.py collectstatic --noinput \
+    && mkdir -p /app/media \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin desk \
     && chown -R desk:desk /app
 

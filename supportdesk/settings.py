@@ -336,6 +336,33 @@ INTAKE_UNKNOWN_CUSTOMER_NUMBER = env.str("INTAKE_UNKNOWN_CUSTOMER_NUMBER", defau
 # More of the desk's own addresses (DEFAULT_FROM_EMAIL is one): mail from them is never imported.
 INTAKE_OWN_ADDRESSES = env.list("INTAKE_OWN_ADDRESSES", default=[])
 
+# --- Attachments (tickets.attachments) ---------------------------------------------------------
+# Files that come with tickets (e-mail intake, the portal's forms) are kept in Django's default
+# storage under MEDIA_ROOT. There is deliberately no MEDIA_URL route: files are served only by
+# tickets.views.attachment_download, which checks who asks. Mount MEDIA_ROOT on a volume shared by
+# web and workers (the workers store e-mail attachments).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"  # never routed; FileField wants one
+# Per file, in bytes, and per message (an e-mail or a form): larger or further files are refused,
+# with a note on the ticket for e-mail, nothing else of the message lost.
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ATTACHMENT_MAX_COUNT = env.int("ATTACHMENT_MAX_COUNT", default=10)
+# What is kept, by the type the bytes are (sniffed, not the sender's label). Executables, scripts,
+# HTML and SVG are never on this list by default: they are what a forged "invoice.pdf" would be.
+ATTACHMENT_ALLOWED_TYPES = env.list(
+    "ATTACHMENT_ALLOWED_TYPES",
+    default=[
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "text/plain",
+        "application/zip",  # also .docx/.xlsx/.odt, which are zip files
+        "application/msword",  # also .xls/.ppt (OLE2 compound files)
+    ],
+)
+
 # --- Security ----------------------------------------------------------------------------------
 
 CONTENT_SECURITY_POLICY = {

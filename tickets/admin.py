@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.languages import LANGUAGE_CODES, Language
 from tickets import macros
-from tickets.models import Macro, Ticket, TicketEvent
+from tickets.models import Attachment, Macro, Ticket, TicketEvent
 
 
 class TicketEventInline(admin.TabularInline):
@@ -15,6 +15,19 @@ class TicketEventInline(admin.TabularInline):
     extra = 0
     fields = ["created_at", "kind", "actor", "public", "body"]
     readonly_fields = ["created_at", "kind", "actor"]
+
+
+class AttachmentInline(admin.TabularInline):
+    """Read-only: files come with e-mail and the portal's forms, and are checked there."""
+
+    model = Attachment
+    extra = 0
+    fields = ["created_at", "filename", "content_type", "size", "event", "uploaded_by"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Ticket)
@@ -25,7 +38,7 @@ class TicketAdmin(admin.ModelAdmin):
     autocomplete_fields = ["customer", "subscription", "service", "area", "equipment", "assignee"]
     list_select_related = ["customer", "assignee"]
     date_hierarchy = "created_at"
-    inlines = [TicketEventInline]
+    inlines = [TicketEventInline, AttachmentInline]
     show_full_result_count = False  # COUNT(*) over a million tickets on every page is wasted work
 
     def get_search_results(self, request, queryset, search_term):

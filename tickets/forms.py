@@ -1,10 +1,58 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from customers.models import Subscription
+from tickets import attachments
 from tickets.models import Ticket
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files in one input (Django's documented pattern), each checked by its bytes against
+    the attachment limits; cleans to a list of ``attachments.Upload``."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Attachments"))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if len(files) > settings.ATTACHMENT_MAX_COUNT:
+            raise forms.ValidationError(
+                ngettext("At most %(count)d file.", "At most %(count)d files.", settings.ATTACHMENT_MAX_COUNT)
+                % {"count": settings.ATTACHMENT_MAX_COUNT}
+            )
+        uploads, errors = [], []
+        for f in files:
+            if f.size > settings.ATTACHMENT_MAX_BYTES:  # refused before its bytes are read
+                upload = attachments.Upload(name=f.name or "", data=b"")
+                verdict = attachments.Verdict(
+                    attachments.clean_filename(upload.name), "", f.size, attachments.too_large()
+                )
+            else:
+                upload = attachments.Upload(name=f.name or "", data=f.read())
+                verdict = attachments.check(upload)
+            if verdict.refused:
+                errors.append(
+                    forms.ValidationError(
+                        _("%(name)s: %(reason)s"),
+                        params={"name": verdict.filename, "reason": verdict.refused},
+                    )
+                )
+            uploads.append(upload)
+        if errors:
+            raise forms.ValidationError(errors)
+        return uploads
 
 
 class CustomerTicketForm(forms.Form):
@@ -26,6 +74,7 @@ class CustomerTicketForm(forms.Form):
         label=_("What happened?"),
         help_text=_("Tell us what you see and since when — the more we know, the faster we can help."),
     )
+    attachments = AttachmentsField(help_text=_("Screenshots, photos or documents (PDF, images, text)."))
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
@@ -70,6 +119,13 @@ class CommentForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, label=_("Message"))
     # Internal by default: the page sends ``public`` only from its own "Send to the customer" button.
     public = forms.BooleanField(required=False, initial=False, label=_("Send to the customer"))
+
+
+class CustomerReplyForm(forms.Form):
+    """The customer's reply on their ticket page, with files if they have some."""
+
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, label=_("Message"))
+    attachments = AttachmentsField()
 
 
 class EscalateForm(forms.Form):

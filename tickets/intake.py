@@ -17,6 +17,7 @@ from email.utils import getaddresses, parseaddr
 import nh3
 from django.conf import settings
 
+from tickets.attachments import Upload
 from tickets.models import REFERENCE_PREFIX
 
 
@@ -34,7 +35,8 @@ class ParsedMail:
     full_text: str  # the whole decoded body, history included
     in_reply_to: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
-    attachments: list[dict] = field(default_factory=list)
+    attachments: list[dict] = field(default_factory=list)  # what came: name, claimed type, size
+    files: list[Upload] = field(default_factory=list)  # the attachments' bytes, to be stored
     automatic: str = ""  # why it is automatic mail (auto-reply, bulk, bounce...), "" for a person
     bounce_of: list[str] = field(default_factory=list)  # Message-IDs of the desk's mail that bounced
     bounce_reason: str = ""
@@ -206,10 +208,11 @@ def _part_text(part: EmailMessage) -> str:
     return decode_bytes(payload, part.get_content_charset()).replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _body(msg: EmailMessage) -> tuple[str, list[dict]]:
+def _body(msg: EmailMessage) -> tuple[str, list[dict], list[Upload]]:
     plain: list[str] = []
     markup: list[str] = []
     attachments: list[dict] = []
+    files: list[Upload] = []
     for part in msg.walk():
         if part.is_multipart():
             continue
@@ -217,20 +220,35 @@ def _body(msg: EmailMessage) -> tuple[str, list[dict]]:
         ctype = part.get_content_type()
         if disposition == "attachment" or (part.get_filename() and ctype not in ("text/plain", "text/html")):
             data = part.get_payload(decode=True) or b""
-            attachments.append(
-                {
-                    "filename": fix_mojibake(part.get_filename() or ""),
-                    "content_type": ctype,
-                    "size": len(data),
-                }
-            )
+            name = fix_mojibake(part.get_filename() or "")
+            attachments.append({"filename": name, "content_type": ctype, "size": len(data)})
+            files.append(Upload(name=name, data=data))
         elif ctype == "text/plain":
             plain.append(_part_text(part))
         elif ctype == "text/html":
             markup.append(_part_text(part))
     if plain:
-        return "\n\n".join(p.strip() for p in plain).strip(), attachments
-    return "\n\n".join(html_to_text(m) for m in markup).strip(), attachments
+        return "\n\n".join(p.strip() for p in plain).strip(), attachments, files
+    return "\n\n".join(html_to_text(m) for m in markup).strip(), attachments, files
+
+
+# The headers kept with the timeline entry, for staff to expand (decoded, escaped when shown).
+HEADERS_SHOWN = (
+    "From",
+    "Reply-To",
+    "Sender",
+    "To",
+    "Cc",
+    "Date",
+    "Subject",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Return-Path",
+    "Auto-Submitted",
+    "X-Mailer",
+    "User-Agent",
+)
 
 
 def parse(raw: bytes) -> ParsedMail:
@@ -253,7 +271,7 @@ def parse(raw: bytes) -> ParsedMail:
     if not from_address or "@" not in from_address:
         raise UnparseableMail("no sender address")
     try:
-        text, attachments = _body(msg)
+        text, attachments, files = _body(msg)
     except Exception as exc:
         raise UnparseableMail(f"unreadable body: {exc}") from exc
     if msg.is_multipart() and not text and not attachments:
@@ -261,11 +279,7 @@ def parse(raw: bytes) -> ParsedMail:
     automatic = automatic_reason(msg, from_address)
     bounce_of, bounce_reason = _bounce_details(msg) if automatic == "bounce" else ([], "")
     in_reply_to = _ids(str(msg.get("In-Reply-To", "") or "")) + _ids(str(msg.get("References", "") or ""))
-    headers = {
-        name: _header(msg, name)
-        for name in ("From", "To", "Cc", "Date", "Subject", "Message-ID", "In-Reply-To", "References")
-        if msg.get(name) is not None
-    }
+    headers = {name: _header(msg, name)[:2000] for name in HEADERS_SHOWN if msg.get(name) is not None}
     return ParsedMail(
         message_key=message_key(raw, str(msg.get("Message-ID", "") or "").strip() or None),
         from_address=from_address.strip().lower(),
@@ -276,6 +290,7 @@ def parse(raw: bytes) -> ParsedMail:
         in_reply_to=in_reply_to,
         headers=headers,
         attachments=attachments,
+        files=files,
         automatic=automatic,
         bounce_of=bounce_of,
         bounce_reason=bounce_reason,
@@ -289,6 +304,26 @@ def peek_headers(raw: bytes) -> tuple[str, str]:
         return parseaddr(_header(msg, "From"))[1].lower(), _header(msg, "Subject")
     except Exception:  # it is already known to be broken; the list shows dashes
         return "", ""
+
+
+def best_effort_text(raw: bytes) -> str:
+    """Whatever text can be read from a message that would not parse (for a ticket an agent opens
+    from quarantine by hand): its text parts if the MIME walk gets that far, else the raw body."""
+    texts: list[str] = []
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        for part in msg.walk():
+            if part.get_content_type() in ("text/plain", "text/html") and not part.is_multipart():
+                payload = part.get_payload(decode=True)
+                if payload:
+                    text = decode_bytes(payload, part.get_content_charset())
+                    texts.append(html_to_text(text) if part.get_content_type() == "text/html" else text)
+    except Exception:  # it is already known to be broken: fall back to the bytes themselves
+        texts = []
+    if texts:
+        return "\n\n".join(t.strip() for t in texts).strip()
+    body = raw.split(b"\r\n\r\n", 1)[-1] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[-1]
+    return decode_bytes(body, None).replace("\r\n", "\n").strip()
 
 
 # --- threading -----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F
@@ -356,3 +358,37 @@ class Macro(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Where the bytes live in storage: a random name under the month, never the sender's name (which
+    is kept, sanitised, in ``filename``): no path tricks, no clashes, nothing guessable."""
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file that came with a ticket: an e-mail's attachment or one uploaded in the portal. Bytes in
+    Django's storage (``MEDIA_ROOT``), served only through ``tickets.views.attachment_download``.
+    ``content_type`` is what the bytes are (sniffed), not what the sender claimed."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    # The timeline entry it came with (the opening message, or the customer's reply).
+    event = models.ForeignKey(
+        TicketEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=200)
+    filename = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("added"), default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.filename

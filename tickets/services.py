@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
@@ -25,8 +26,8 @@ from core.i18n import text_in
 from core.languages import LANGUAGE_CODES
 from core.roles import is_staff_member
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
-from tickets import intake, lexicon, sla
-from tickets.models import InboundMessage, Ticket, TicketEvent
+from tickets import attachments, intake, lexicon, sla
+from tickets.models import Attachment, InboundMessage, Ticket, TicketEvent
 from tickets.signals import ticket_changed, ticket_commented
 
 # What ``ticket_lock`` re-reads: the fields a change decides on. Foreign keys are read as ids, so a
@@ -328,6 +329,7 @@ def ticket_merge(*, ticket: Ticket, into: Ticket, actor, version: str | None = N
     for event in moved:
         event.ticket, event.data = into, {**(event.data or {}), "merged_from": ticket.reference}
     TicketEvent.objects.bulk_update(moved, ["ticket", "data"])
+    Attachment.objects.filter(ticket=ticket).update(ticket=into)  # the files go with their entries
     _set_status(ticket, Ticket.Status.CLOSED, actor, now)
     Ticket.objects.filter(pk=ticket.pk).update(merged_into=into)
     ticket.merged_into = into
@@ -722,6 +724,52 @@ def tickets_flag_sla_breaches() -> int:
     )
 
 
+# --- attachments -------------------------------------------------------------------------------
+
+
+def attachments_add(
+    *, ticket: Ticket, event: TicketEvent | None, uploads: list[attachments.Upload], actor=None
+) -> list[attachments.Verdict]:
+    """Keep the files that pass the limits (size, count, sniffed type) with the ticket and the
+    timeline entry they came with; returns every file's verdict, the refused ones with the reason.
+    The rows commit with the caller's transaction. (The bytes are written to storage at once: a
+    rollback leaves an unreferenced file behind, never a row without its file.)"""
+    verdicts = attachments.check_all(uploads)
+    rows = [
+        Attachment(
+            ticket=ticket,
+            event=event,
+            file=ContentFile(upload.data, name=verdict.filename),
+            filename=verdict.filename,
+            content_type=verdict.content_type,
+            size=verdict.size,
+            uploaded_by=actor,
+        )
+        for upload, verdict in zip(uploads, verdicts, strict=True)
+        if not verdict.refused
+    ]
+    for row in rows:
+        row.save()
+    return verdicts
+
+
+def _note_refused(*, ticket: Ticket, verdicts: list[attachments.Verdict], at=None) -> None:
+    """An internal note naming the files of an e-mail that were not kept, and why."""
+    refused = [v for v in verdicts if v.refused]
+    if refused:
+        timeline_record(
+            ticket=ticket,
+            kind=TicketEvent.Kind.NOTE,
+            at=at,
+            body="\n".join(
+                _("Attachment not kept: %(name)s (%(size)s bytes) — %(reason)s")
+                % {"name": v.filename, "size": v.size, "reason": v.refused}
+                for v in refused
+            ),
+            data={"attachments_refused": [{"filename": v.filename, "reason": v.refused} for v in refused]},
+        )
+
+
 # --- e-mail intake -------------------------------------------------------------------------------
 
 
@@ -802,13 +850,15 @@ def _inbound_process(row: InboundMessage, parsed: intake.ParsedMail) -> None:
     ticket = _ticket_for_reply(parsed)
     if ticket is not None:
         row.status, row.ticket = InboundMessage.Status.THREADED, ticket
-        ticket_comment(
+        event = ticket_comment(
             ticket=ticket,
             actor=ticket.customer.user,
             body=body[:20000],
             public=True,
             data=_mail_data(row, parsed),
         )
+        verdicts = attachments_add(ticket=ticket, event=event, uploads=parsed.files, actor=event.actor)
+        _note_refused(ticket=ticket, verdicts=verdicts)
         return
     customer = _customer_for(parsed.from_address)
     row.sender_unknown = customer is None
@@ -833,6 +883,10 @@ def _inbound_process(row: InboundMessage, parsed: intake.ParsedMail) -> None:
         else "",
         data={**_mail_data(row, parsed), "sender_unknown": row.sender_unknown, "from": parsed.from_address},
     )
+    if parsed.files:
+        opened = ticket.events.filter(kind=TicketEvent.Kind.OPENED).order_by("pk").first()
+        verdicts = attachments_add(ticket=ticket, event=opened, uploads=parsed.files, actor=customer.user)
+        _note_refused(ticket=ticket, verdicts=verdicts)
 
 
 def _raw_message_id(raw: bytes) -> str | None:
@@ -874,7 +928,8 @@ def inbound_import(*, raw: bytes, mailbox: str = "") -> InboundMessage | None:
             except DomainError as exc:
                 # The ticket services refused it: keep it whole in quarantine, undo any half.
                 row.status, row.reason, row.ticket = InboundMessage.Status.QUARANTINED, str(exc), None
-        row.save()
+        # Not the raw bytes again: they were written with the INSERT.
+        row.save(update_fields=["status", "reason", "from_address", "subject", "ticket", "sender_unknown"])
     return row
 
 
@@ -902,6 +957,45 @@ def inbound_reimport(*, message: InboundMessage, actor) -> InboundMessage:
         message.reason = message.reason if message.status == InboundMessage.Status.IGNORED else ""
     message.save()
     return message
+
+
+@transaction.atomic
+def inbound_open_as_ticket(*, message: InboundMessage, actor) -> Ticket:
+    """A person decided: open a quarantined message as a ticket as it is, with whatever text can be
+    read from it. Idempotent: the row is locked, and once it has a ticket that ticket is returned,
+    so a double click (or two agents at once) makes one ticket. The raw bytes stay on the row."""
+    if not is_staff_member(actor):
+        raise DomainError(_("Only staff can open e-mail as a ticket."))
+    message = InboundMessage.objects.select_for_update().get(pk=message.pk)
+    if message.ticket_id is not None:
+        return message.ticket
+    if message.status != InboundMessage.Status.QUARANTINED:
+        raise DomainError(_("Only quarantined messages can be opened as a ticket by hand."))
+    raw = bytes(message.raw)
+    address = message.from_address
+    customer = _customer_for(address) if address else None
+    unknown = customer is None
+    if customer is None:
+        customer = unknown_sender_customer()
+    text = intake.best_effort_text(raw) or _("(no readable text; see the original message)")
+    ticket = ticket_open(
+        customer=customer,
+        subject=(message.subject or _("(unreadable e-mail)"))[:200],
+        description=text[:20000],
+        channel=Ticket.Channel.EMAIL,
+        actor=actor,
+        notify_customer=False if unknown else None,
+    )
+    timeline_record(
+        ticket=ticket,
+        kind=TicketEvent.Kind.NOTE,
+        actor=actor,
+        body=_("Opened by hand from a quarantined e-mail (%(reason)s).") % {"reason": message.reason},
+        data={"inbound": message.pk, "channel": "email", "quarantine_reason": message.reason},
+    )
+    message.status, message.ticket, message.sender_unknown = InboundMessage.Status.OPENED, ticket, unknown
+    message.save(update_fields=["status", "ticket", "sender_unknown"])
+    return ticket
 
 
 @transaction.atomic

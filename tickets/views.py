@@ -5,7 +5,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,12 +17,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import DomainError
 from core.parsing import parse_int
-from core.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, role_required
+from core.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, is_staff_member, role_required
 from customers.models import Customer
 from tickets import macros, selectors, services
 from tickets.extensions import extensions
-from tickets.forms import CommentForm, CustomerTicketForm, EscalateForm, StaffTicketForm, StatusForm
-from tickets.models import InboundMessage, Macro, Ticket
+from tickets.forms import (
+    CommentForm,
+    CustomerReplyForm,
+    CustomerTicketForm,
+    EscalateForm,
+    StaffTicketForm,
+    StatusForm,
+)
+from tickets.models import Attachment, InboundMessage, Macro, Ticket, TicketEvent
 
 # --- agent workspace ---------------------------------------------------------------------------
 
@@ -135,7 +143,8 @@ def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "tickets/detail.html",
         {
             "ticket": ticket,
-            "events": ticket.events.select_related("actor"),
+            "events": ticket.events.select_related("actor").prefetch_related("attachments"),
+            "staff_view": True,  # the timeline offers e-mail headers
             "subscriptions": ticket.customer.subscriptions.select_related("service", "area", "equipment"),
             "comment_form": CommentForm(),
             "macros": Macro.objects.filter(active=True).only("pk", "name"),
@@ -351,7 +360,7 @@ def my_tickets(request: HttpRequest) -> HttpResponse:
 @role_required(CUSTOMER)
 def new_ticket(request: HttpRequest) -> HttpResponse:
     customer = selectors.customer_for(request.user)
-    form = CustomerTicketForm(request.POST or None, customer=customer)
+    form = CustomerTicketForm(request.POST or None, request.FILES or None, customer=customer)
     # "We already know": higher apps' panels for the chosen subscription, refreshed by htmx on change.
     form.fields["subscription"].widget.attrs.update(
         {
@@ -362,9 +371,14 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
         }
     )
     if request.method == "POST" and form.is_valid():
-        ticket = services.ticket_open(
-            customer=customer, actor=request.user, channel=Ticket.Channel.WEB, **form.cleaned_data
-        )
+        uploads = form.cleaned_data.pop("attachments")
+        with transaction.atomic():
+            ticket = services.ticket_open(
+                customer=customer, actor=request.user, channel=Ticket.Channel.WEB, **form.cleaned_data
+            )
+            if uploads:
+                opened = ticket.events.filter(kind=TicketEvent.Kind.OPENED).first()
+                services.attachments_add(ticket=ticket, event=opened, uploads=uploads, actor=request.user)
         messages.success(
             request,
             _("Thank you — we got your message. Your reference is %(ref)s.") % {"ref": ticket.reference},
@@ -382,8 +396,10 @@ def my_ticket(request: HttpRequest, reference: str) -> HttpResponse:
         "tickets/my_ticket.html",
         {
             "ticket": ticket,
-            "events": ticket.events.filter(public=True).select_related("actor"),
-            "form": CommentForm(),
+            "events": ticket.events.filter(public=True)
+            .select_related("actor")
+            .prefetch_related("attachments"),
+            "form": CustomerReplyForm(),
         },
     )
 
@@ -392,12 +408,19 @@ def my_ticket(request: HttpRequest, reference: str) -> HttpResponse:
 @role_required(CUSTOMER)
 def my_ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
-    form = CommentForm(request.POST)
+    form = CustomerReplyForm(request.POST, request.FILES)
     if form.is_valid():
-        services.ticket_comment(
-            ticket=ticket, actor=request.user, body=form.cleaned_data["body"], public=True
-        )
+        with transaction.atomic():
+            event = services.ticket_comment(
+                ticket=ticket, actor=request.user, body=form.cleaned_data["body"], public=True
+            )
+            services.attachments_add(
+                ticket=ticket, event=event, uploads=form.cleaned_data["attachments"], actor=request.user
+            )
         messages.success(request, _("Thanks — your message was added to the ticket."))
+    elif "attachments" in form.errors:
+        for error in form.errors["attachments"]:
+            messages.error(request, error)
     else:
         messages.error(request, _("Please write a message first."))
     return redirect("tickets:my_ticket", reference=ticket.reference)
@@ -459,6 +482,43 @@ def mail_reimport(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Imported; it was automatic mail and opened no ticket."))
     return redirect("tickets:mail_quarantine")
+
+
+@require_POST
+@role_required(*STAFF_ROLES)
+def mail_open_as_ticket(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open a quarantined message as a ticket as it is; a second click lands on the same ticket."""
+    row = get_object_or_404(InboundMessage.objects.defer("raw"), pk=pk)
+    try:
+        ticket = services.inbound_open_as_ticket(message=row, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("tickets:mail_quarantine")
+    return _back_to(ticket)
+
+
+@require_GET
+@role_required(*STAFF_ROLES, CUSTOMER)
+def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """A ticket's file, for staff (who see every ticket) and for the ticket's own customer when it
+    came with an entry they can see; 404 for anyone else, so its existence is not told. Always a
+    download, with the sniffed type and nosniff: a file is never rendered as a page of this site."""
+    attachment = get_object_or_404(Attachment.objects.select_related("ticket__customer", "event"), pk=pk)
+    if not is_staff_member(request.user):
+        event = attachment.event
+        if attachment.ticket.customer.user_id != request.user.pk or (event is not None and not event.public):
+            raise Http404
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_POST

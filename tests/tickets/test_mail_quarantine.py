@@ -70,3 +70,64 @@ def test_an_agent_attaches_an_unknown_senders_ticket_to_the_customer(client, age
     assert ticket.customer == customer
     detail = client.get(reverse("tickets:detail", args=[ticket.reference])).content.decode()
     assert 'data-testid="sender-unknown"' not in detail
+
+
+def test_an_agent_opens_a_quarantined_message_as_a_ticket_once_however_often_they_click(client, agent):
+    customer = factories.CustomerFactory()
+    raw = (CORPUS / "truncated_mime.eml").read_bytes().replace(b"{SENDER}", customer.email.encode())
+    row = inbound_import(raw=raw)
+    client.force_login(agent)
+    url = reverse("tickets:mail_open_as_ticket", args=[row.pk])
+
+    first = client.post(url)
+    second = client.post(url)
+
+    ticket = Ticket.objects.get()
+    assert first["Location"] == second["Location"] == reverse("tickets:detail", args=[ticket.reference])
+    assert ticket.customer == customer and ticket.channel == Ticket.Channel.EMAIL
+    assert ticket.description.startswith("Här kommer bilden")  # the text that could be read
+    row.refresh_from_db()
+    assert (row.status, row.ticket) == (InboundMessage.Status.OPENED, ticket)
+    assert bytes(row.raw) == raw  # the original stays
+    note = ticket.events.get(data__has_key="quarantine_reason")
+    assert "MIME" in note.data["quarantine_reason"] and note.actor == agent
+    page = client.get(reverse("tickets:mail_quarantine")).content.decode()
+    assert 'data-testid="quarantine-count">0<' in page
+
+
+def test_only_staff_open_quarantined_mail_as_a_ticket(client, alice, outsider):
+    row = inbound_import(raw=truncated(7))
+    for user in (alice.user, outsider):
+        client.force_login(user)
+        assert client.post(reverse("tickets:mail_open_as_ticket", args=[row.pk])).status_code == 403
+    assert not Ticket.objects.exists()
+
+
+def test_a_message_that_was_imported_cannot_be_opened_again_by_hand(client, agent):
+    raw = (CORPUS / "out_of_office.eml").read_bytes().replace(b"{SENDER}", b"x@example.com")
+    row = inbound_import(raw=raw)  # ignored, automatic mail
+    client.force_login(agent)
+    response = client.post(reverse("tickets:mail_open_as_ticket", args=[row.pk]), follow=True)
+    assert "Only quarantined messages" in response.content.decode()
+    assert not Ticket.objects.exists()
+
+
+def test_staff_expand_an_emails_headers_escaped_and_customers_never_see_them(client, agent, alice):
+    raw = (
+        b"From: Alice <" + alice.email.encode() + b">\r\nTo: support@supportdesk.example\r\n"
+        b"Subject: <script>alert(1)</script> trasig\r\nDate: Sun, 29 Nov 2026 10:00:00 +0100\r\n"
+        b"Message-ID: <hdr.1@mail.example.com>\r\nX-Mailer: <b>Evil</b>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nHej.\r\n"
+    )
+    ticket = inbound_import(raw=raw).ticket
+    client.force_login(agent)
+    html = client.get(reverse("tickets:detail", args=[ticket.reference])).content.decode()
+    assert 'data-testid="mail-headers"' in html
+    headers = html.split('data-testid="mail-headers"', 1)[1].split("</details>", 1)[0]
+    for shown in ("Message-ID", "&lt;hdr.1@mail.example.com&gt;", "Sun, 29 Nov 2026 10:00:00 +0100", "From"):
+        assert shown in headers
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in headers and "&lt;b&gt;Evil&lt;/b&gt;" in headers
+    assert "<script>alert" not in html and "<b>Evil" not in html
+    client.force_login(alice.user)
+    mine = client.get(reverse("tickets:my_ticket", args=[ticket.reference])).content.decode()
+    assert 'data-testid="mail-headers"' not in mine
