@@ -5,6 +5,8 @@ Protocol (JSON):
            id > N (oldest first, at most CATCH_UP_LIMIT), then {"type": "caught-up", "last_id": M}.
            With ``last_id`` null (a fresh browser) nothing is replayed; M tells it where to start.
   server → {"type": "alert", "alert": {...}}: live pushes and catch-up alike; the browser dedupes by id.
+  server → {"type": "queue-changed", "queue": "first-line" | ... | "*"}: a hint that a queue page
+           may re-read its rows (a ticket arrived, tickets were linked).
   client → {"type": "receipt", "alert_id": N, "state": "delivered" | "seen"}: upserts the receipt.
 
 The browser repeats its hello every RESYNC_SECONDS (static/js/alerts.js). Each hello re-joins the
@@ -146,6 +148,10 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             alert_id, state = content.get("alert_id"), content.get("state")
             if isinstance(alert_id, int) and state in CLIENT_RECEIPT_STATES:
                 await _receipt(self.user, alert_id, state)
+
+    async def queue_changed(self, event: dict) -> None:
+        """From the channel layer (``services.queue_changed_on_commit``): a queue page may re-read."""
+        await self.send_json({"type": "queue-changed", "queue": event["queue"]})
 
     async def alert_push(self, event: dict) -> None:
         """From the channel layer (``services.publish``): pass the alert on."""

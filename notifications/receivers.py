@@ -36,6 +36,7 @@ def on_incident_withdrawn(sender, *, incident: Incident, reason: str = "", **kwa
 
 
 def on_incident_linked(sender, *, incident: Incident, ticket_ids, origin: str, **kwargs) -> None:
+    services.queue_changed_on_commit(services.ALL_QUEUES)  # the rows' incident marks changed
     # A person linking a ticket already knows; only automatic matches need telling the assignee.
     if origin != IncidentTicketLink.Origin.AUTO:
         return
@@ -47,6 +48,7 @@ def on_ticket_changed(
 ) -> None:
     if created:
         outbox.outbox_ticket_confirmation(ticket=ticket, notify_customer=notify_customer)
+        services.queue_changed_on_commit(ticket.queue)
 
 
 def on_ticket_commented(sender, *, ticket, event, **kwargs) -> None:

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
@@ -202,6 +203,31 @@ def enqueue_fan_out(alert_ids: list[int]) -> bool:
             log.warning("could not enqueue fan-out of %d alerts, left for the sweep: %r", len(batch), exc)
             return False
     return True
+
+
+# A surge of tickets must not become a storm of queue refreshes on every agent's screen: at most one
+# "the queue changed" hint per queue per window, across processes (the cache is Redis in production).
+# The browser re-reads the queue QUEUE_HINT_DELAY_MS after a hint, longer than the window, so what
+# committed during the window is on the page it fetches (static/js/queue.js).
+QUEUE_HINT_WINDOW_SECONDS = 1
+ALL_QUEUES = "*"
+
+
+def queue_changed_on_commit(queue: str) -> None:
+    """After commit, hint every staff socket that ``queue`` (or ``ALL_QUEUES``) has changed: a ticket
+    arrived, or tickets were linked to an incident. A hint, not data: the page re-reads the queue."""
+
+    def hint() -> None:
+        if not cache.add(f"queue-hint:{queue}", 1, QUEUE_HINT_WINDOW_SECONDS):
+            return  # one went out in this window; the browser's delayed re-read covers this change
+        try:
+            async_to_sync(get_channel_layer().group_send)(
+                STAFF_GROUP, {"type": "queue.changed", "queue": queue}
+            )
+        except Exception as exc:  # the layer down: the page is merely less fresh
+            log.warning("queue hint for %s not sent: %r", queue, exc)
+
+    transaction.on_commit(hint)
 
 
 def publish(group: str, event: dict) -> None:

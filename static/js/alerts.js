@@ -87,6 +87,10 @@
         return;
       }
       if (message.type === "alert") handleAlert(message.alert, !!message.catch_up);
+      else if (message.type === "queue-changed") {
+        // For the queue page (static/js/queue.js), which decides whether and when to re-read.
+        document.dispatchEvent(new CustomEvent("supportdesk:queue-changed", { detail: message.queue }));
+      }
       else if (message.type === "caught-up") {
         var changed = lastId === null || (message.last_id || 0) > lastId;
         rememberLastId(message.last_id || 0);
