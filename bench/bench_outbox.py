@@ -190,6 +190,7 @@ def main() -> None:
             services=[],
             areas=[],
             equipment=[],
+            affects_everyone=True,
             public_message={"sv": "Allt är nere.", "fi": "Kaikki on poikki.", "en": "Everything is down."},
             eta=None,
             actor=None,
