@@ -1,16 +1,20 @@
 """Benchmark the customer e-mail outbox on PostgreSQL, Redis and real SMTP (see bench/README.md, "Outbox").
 
 (a) An outage whose scope covers every active subscription of ``--customers`` generated customers
-    (``supportdesk.seeding.load_scale_data``: about 1.5 subscriptions each) is declared through
-    ``incidents.services.incident_declare``. Two Celery worker processes send the notices to a local
-    aiosmtpd sink running in its own process. Measured: the declaration, then the time from the
-    declaration to the last message the sink accepted, and messages per second.
+    (``supportdesk.seeding.load_scale_data``: about 1.6 subscriptions each) is declared through
+    ``incidents.services.incident_declare``. Two Celery workers on the ``mail`` queue (``-c
+    --concurrency`` processes each) send the notices to a local SMTP sink in its own process (a
+    minimal asyncio server with PIPELINING; ``--aiosmtpd`` for the old one). Measured: the
+    declaration, the time from the declaration to the last message the sink accepted, messages per
+    second, and the CPU seconds of the workers, their PostgreSQL backends, the sink and the machine.
 (b) Baseline, same run, workers stopped: ``--sample`` rows sent in this process with one SMTP
-    connection per message, against the same number sent the outbox's way (one connection per chunk).
+    connection per message, then as many with one connection per chunk without pipelining, then
+    as many the outbox's way (one connection per chunk, pipelined). ``BENCH_PROFILE=1`` profiles each.
 
 Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/supportdesk REDIS_URL=redis://127.0.0.1:6379/7 \\
-      .venv/bin/python bench/bench_outbox.py [--customers 62000] [--sample 500] [--send-seconds 150] [--keep]
-The server in DATABASE_URL is used; the database is ``supportdesk_bench_outbox`` (dropped and re-created).
+      .venv/bin/python bench/bench_outbox.py [--customers 62000] [--sample 1500] [--send-seconds 150] [--keep]
+The server in DATABASE_URL is used; the database is ``supportdesk_bench_outbox`` (dropped and re-created
+unless ``--reuse``, which keeps the customers of a run made with ``--keep``).
 """
 
 from __future__ import annotations
@@ -42,9 +46,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--send-seconds", type=float, default=150, help="stop waiting for the sink after this long"
     )
-    p.add_argument("--sample", type=int, default=500, help="messages in each baseline leg")
+    p.add_argument("--sample", type=int, default=1500, help="messages in each baseline leg")
     p.add_argument("--chunk", type=int, default=500, help="NOTIFICATION_CHUNK_SIZE")
-    p.add_argument("--concurrency", type=int, default=1, help="processes per worker (celery -c)")
+    p.add_argument("--concurrency", type=int, default=2, help="processes per worker (celery -c)")
     p.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     p.add_argument("--reuse", action="store_true", help="reuse a database kept by --keep")
     p.add_argument("--aiosmtpd", action="store_true", help="use an aiosmtpd sink (slower) instead")

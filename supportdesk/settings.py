@@ -328,12 +328,13 @@ SIGN_IN_RATE_PER_IP = env.int("SIGN_IN_RATE_PER_IP", default=20)
 # Messages per second across all workers (0: as fast as the SMTP server accepts). Your relay's or
 # provider's limit: exceeding it gets 4xx replies, which are retried, but slowly.
 NOTIFICATION_SEND_RATE = env.int("NOTIFICATION_SEND_RATE", default=0)
-# Rows a worker claims and sends over one SMTP connection.
-NOTIFICATION_CHUNK_SIZE = env.int("NOTIFICATION_CHUNK_SIZE", default=200)
+# Rows a worker claims and sends over one SMTP connection (one claim query per chunk).
+NOTIFICATION_CHUNK_SIZE = env.int("NOTIFICATION_CHUNK_SIZE", default=500)
 # SMTP PIPELINING (RFC 2920) where the server offers it: one round trip per message instead of four.
 NOTIFICATION_SMTP_PIPELINING = env.bool("NOTIFICATION_SMTP_PIPELINING", default=True)
-# Delivery tasks started for a large batch of new rows (match the workers you run).
-NOTIFICATION_PARALLEL = env.int("NOTIFICATION_PARALLEL", default=2)
+# Delivery tasks started for a large batch of new rows: match the processes consuming the ``mail``
+# queue (Compose: worker-mail, -c 4). Sending waits on round trips, so more processes than cores pay.
+NOTIFICATION_PARALLEL = env.int("NOTIFICATION_PARALLEL", default=4)
 # A claim is a lease: rows of a worker that died are sent again after this many seconds.
 NOTIFICATION_CLAIM_SECONDS = env.int("NOTIFICATION_CLAIM_SECONDS", default=120)
 # Backoff after a temporary failure: base × 2^(attempt-1) seconds, capped at an hour; then failed.
