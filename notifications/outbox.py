@@ -14,7 +14,9 @@ Sending (``outbox_deliver``, run by ``notifications.tasks.deliver_outbox``)
    (``claimed_until``) and counts the attempt, committed at once. Concurrent workers get disjoint
    chunks; a task run twice finds nothing left to claim.
 2. **Send** the chunk over ONE SMTP connection, one message at a time, and mark each row sent in its
-   own UPDATE right after the server accepted it (``WHERE state = 'pending'``).
+   own UPDATE right after the server accepted it (``WHERE state = 'pending'``). Where the server
+   offers PIPELINING a message costs one round trip, and the marks go over a second connection
+   without waiting for PostgreSQL (``notifications.sending``, which also argues the duplicate bound).
 3. **Faults.** A worker killed mid-chunk leaves its rows pending with a lease; when the lease ends the
    periodic sweep (``supportdesk/celery.py``) hands them out again. Only the message that was accepted
    but not yet marked is sent twice — and it carries the same Message-ID. A temporary failure
