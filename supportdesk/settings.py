@@ -170,9 +170,9 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 # Three queues, so a 100,000-message mailing never sits in front of the next outage alert:
 # ``alerts`` (latency first: live alert fan-out and its sweep), ``mail`` (bulk outbox sending) and
-# ``default`` (everything else: close-the-loop, SLA marks, intake, heartbeat). Run a worker per queue
-# (``celery -A supportdesk worker -Q alerts``; README "Run it"); a worker started without ``-Q``
-# consumes all three (the tests' live workers do).
+# ``default`` (everything else: close-the-loop, SLA marks, intake, heartbeat). Run a worker per
+# queue (``celery -A supportdesk worker -Q alerts``; README, "The full stack with Docker Compose");
+# a worker started without ``-Q`` consumes all three (the tests' live workers do).
 # Each queue its own routing key: Celery would otherwise bind all three under "default", and a
 # task sent there would be delivered to every queue.
 CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in ("alerts", "mail", "default")]
