@@ -15,6 +15,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -167,6 +168,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "inter
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
+# Three queues, so a 100,000-message mailing never sits in front of the next outage alert:
+# ``alerts`` (latency first: live alert fan-out and its sweep), ``mail`` (bulk outbox sending) and
+# ``default`` (everything else: close-the-loop, SLA marks, intake, heartbeat). Run a worker per
+# queue (``celery -A supportdesk worker -Q alerts``; README, "The full stack with Docker Compose");
+# a worker started without ``-Q`` consumes all three (the tests' live workers do).
+# Each queue its own routing key: Celery would otherwise bind all three under "default", and a
+# task sent there would be delivered to every queue.
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in ("alerts", "mail", "default")]
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.fan_out_alert": {"queue": "alerts"},
+    "notifications.tasks.fan_out_alerts": {"queue": "alerts"},
+    "notifications.tasks.sweep_pending_alerts": {"queue": "alerts"},
+    "notifications.tasks.deliver_outbox": {"queue": "mail"},
+    "notifications.tasks.sweep_outbox": {"queue": "mail"},
+}
 
 # How often periodic work runs; the schedule itself lives in supportdesk/celery.py.
 HEARTBEAT_INTERVAL = env.int("HEARTBEAT_INTERVAL", default=15)
@@ -192,7 +209,7 @@ if MONITORING_RESOLVED_ACTION not in ("resolve", "monitoring"):
 # everyone (the figures describe customers' trouble and staff behaviour: not for the public).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Celery queues whose length /metrics reports (Redis lists named after the queue).
-METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["celery"])
+METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["alerts", "mail", "default"])
 
 # --- Auth --------------------------------------------------------------------------------------
 
@@ -311,10 +328,13 @@ SIGN_IN_RATE_PER_IP = env.int("SIGN_IN_RATE_PER_IP", default=20)
 # Messages per second across all workers (0: as fast as the SMTP server accepts). Your relay's or
 # provider's limit: exceeding it gets 4xx replies, which are retried, but slowly.
 NOTIFICATION_SEND_RATE = env.int("NOTIFICATION_SEND_RATE", default=0)
-# Rows a worker claims and sends over one SMTP connection.
-NOTIFICATION_CHUNK_SIZE = env.int("NOTIFICATION_CHUNK_SIZE", default=200)
-# Delivery tasks started for a large batch of new rows (match the workers you run).
-NOTIFICATION_PARALLEL = env.int("NOTIFICATION_PARALLEL", default=2)
+# Rows a worker claims and sends over one SMTP connection (one claim query per chunk).
+NOTIFICATION_CHUNK_SIZE = env.int("NOTIFICATION_CHUNK_SIZE", default=500)
+# SMTP PIPELINING (RFC 2920) where the server offers it: one round trip per message instead of four.
+NOTIFICATION_SMTP_PIPELINING = env.bool("NOTIFICATION_SMTP_PIPELINING", default=True)
+# Delivery tasks started for a large batch of new rows: match the processes consuming the ``mail``
+# queue (Compose: worker-mail, -c 4). Sending waits on round trips, so more processes than cores pay.
+NOTIFICATION_PARALLEL = env.int("NOTIFICATION_PARALLEL", default=4)
 # A claim is a lease: rows of a worker that died are sent again after this many seconds.
 NOTIFICATION_CLAIM_SECONDS = env.int("NOTIFICATION_CLAIM_SECONDS", default=120)
 # Backoff after a temporary failure: base × 2^(attempt-1) seconds, capped at an hour; then failed.

@@ -51,13 +51,16 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         proc.wait()
 
 
-def start_worker(name: str = "test") -> subprocess.Popen:
-    """A ``celery worker`` (prefork, 2 processes) on the test database; returns once it answers a ping."""
+def start_worker(name: str = "test", queues: list[str] | None = None) -> subprocess.Popen:
+    """A ``celery worker`` (prefork, 2 processes) on the test database; returns once it answers a ping.
+    It consumes every queue (``alerts``, ``mail``, ``default``: settings.CELERY_TASK_QUEUES) unless
+    ``queues`` names some, as the per-queue workers of a deployment do."""
     from supportdesk.celery import app
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", "-l", "WARNING", "-c", "2"]
         + ["-P", "prefork", "--without-gossip", "--without-mingle"]
+        + (["-Q", ",".join(queues)] if queues else [])
         + ["-n", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h"],
         cwd=ROOT,
         env=child_env(HEARTBEAT_INTERVAL="1"),

@@ -129,7 +129,8 @@ def collect_in_background(inbox: Inbox):
 
 class SmtpSink:
     """A local SMTP server (aiosmtpd) that keeps what it accepted. Recipients starting ``bounce``
-    are refused for good (550), ``later`` temporarily (451); ``delay`` seconds per message."""
+    are refused for good (550), ``later`` temporarily (451); ``delay`` seconds per message. It offers
+    PIPELINING unless ``pipelining`` is turned off before the client connects."""
 
     def __init__(self) -> None:
         import socket
@@ -143,9 +144,16 @@ class SmtpSink:
         self.messages: list = []
         self.lock = threading.Lock()
         self.delay = 0.0
+        self.pipelining = True  # advertised in EHLO
         sink = self
 
         class Handler:
+            async def handle_EHLO(self, server, session, envelope, hostname, responses):
+                session.host_name = hostname
+                if sink.pipelining:  # aiosmtpd reads commands in order however they arrive
+                    responses.insert(-1, "250-PIPELINING")
+                return responses
+
             async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
                 if address.startswith("bounce"):
                     return "550 5.1.1 No such user"
