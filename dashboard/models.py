@@ -13,7 +13,8 @@ class HourlyTicketCount(models.Model):
 
     ``service_id`` and ``region_id`` are plain integers, 0 meaning "none": the rollup is derived data
     (no foreign keys to keep a deleted service's history from going), and 0 instead of NULL lets the
-    unique key be the ``ON CONFLICT`` target on PostgreSQL and SQLite alike."""
+    unique key be the ``ON CONFLICT`` target on PostgreSQL and SQLite alike. ``region_id`` -1 rows hold
+    the sum over all regions per (hour, service): what the dashboard's chart reads."""
 
     hour = models.DateTimeField()
     service_id = models.IntegerField(default=0)

@@ -6,9 +6,10 @@ entries for 7 days at a million tickets, 1–4 s under load. With the rollup it 
 the rollup's watermark live (dashboard/selectors.py, ``ticket_volume``).
 
 Guarantees of ``rollup_refresh``:
-- **Set-based**: one ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` for the whole range, then
-  one ``DELETE`` of the range's rows that refresh did not write (groups whose tickets moved to another
-  service or were deleted). Portable: PostgreSQL and SQLite (the embedded default).
+- **Set-based**: one ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` for the whole range, one
+  ``DELETE`` of the range's rows it did not write (groups whose tickets moved to another service or
+  were deleted, and the old totals), then one ``INSERT … SELECT`` of the all-region totals per
+  (hour, service) that the chart reads. Portable: PostgreSQL and SQLite (the embedded default).
 - **Idempotent**: running it twice gives the same rows; concurrent runs are serialised by a
   transaction-scoped advisory lock (PostgreSQL; SQLite serialises writers anyway).
 - **Watermark**: ``RollupState.complete_until`` is the start of the current hour after a refresh;
@@ -41,6 +42,7 @@ from tickets.models import Ticket
 NAME = "tickets-opened"
 REFRESH_HOURS = 3
 LINK_MARGIN = timedelta(minutes=10)
+ALL_REGIONS = -1  # region_id of the per-(hour, service) totals
 _LOCK_KEY = 0x5D_0017  # pg_advisory_xact_lock key of the refresh
 
 
@@ -48,8 +50,8 @@ _LOCK_KEY = 0x5D_0017  # pg_advisory_xact_lock key of the refresh
 class Refreshed:
     since: datetime
     until: datetime
-    written: int
-    removed: int
+    written: int  # per-region rows inserted or updated
+    removed: int  # stale rows deleted (the all-region totals are rewritten each time, not counted)
 
 
 def hour_floor(t: datetime) -> datetime:
@@ -79,6 +81,20 @@ LEFT JOIN (
 ) ro ON ro.area_id = t.area_id
 WHERE t.created_at >= %s AND t.created_at < %s
 GROUP BY 1, 2, 3
+ON CONFLICT (hour, service_id, region_id)
+DO UPDATE SET opened = excluded.opened, auto_linked = excluded.auto_linked, computed_at = excluded.computed_at
+"""
+
+
+# Per (hour, service), all regions summed: the rows the dashboard's chart reads (it shows services,
+# not regions), 1/25th of the per-region rows at the seed data's 25 regions. Derived from the rows just
+# written, in the same transaction.
+_TOTALS_SQL = """
+INSERT INTO {rollup} (hour, service_id, region_id, opened, auto_linked, computed_at)
+SELECT hour, service_id, %s, SUM(opened), SUM(auto_linked), %s
+FROM {rollup}
+WHERE region_id <> %s AND hour >= %s AND hour < %s
+GROUP BY hour, service_id
 ON CONFLICT (hour, service_id, region_id)
 DO UPDATE SET opened = excluded.opened, auto_linked = excluded.auto_linked, computed_at = excluded.computed_at
 """
@@ -122,12 +138,19 @@ def rollup_refresh(*, since: datetime | None = None, now: datetime | None = None
             link=IncidentTicketLink._meta.db_table,
             hour=_hour_sql(),
         )
+        totals = _TOTALS_SQL.format(rollup=HourlyTicketCount._meta.db_table)
+        # As the ORM would pass them (SQLite compares datetimes as text, in its own format).
+        at, lo, hi = (connection.ops.adapt_datetimefield_value(v) for v in (stamp, since, until))
         with connection.cursor() as cursor:
-            cursor.execute(sql, [stamp, since, until])
+            cursor.execute(sql, [at, lo, hi])
             written = cursor.rowcount
+        # Rows of the range this run did not write: groups whose tickets moved or went, and the old
+        # totals (rewritten next, from the per-region rows that are now exactly right).
         removed, _detail = HourlyTicketCount.objects.filter(
             hour__gte=since, hour__lt=until, computed_at__lt=stamp
         ).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(totals, [ALL_REGIONS, at, ALL_REGIONS, lo, hi])
         if state is None:
             RollupState.objects.create(name=NAME, complete_until=until, refreshed_at=stamp)
         elif until > state.complete_until:  # a backfill of old hours never moves it back

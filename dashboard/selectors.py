@@ -113,7 +113,9 @@ def ticket_volume(window: Window, services: list[dict]) -> Volume:
     watermark = Subquery(RollupState.objects.filter(name=rollup.NAME).values("complete_until")[:1])
     start = Value(window.start, output_field=DateTimeField())
     closed = (
-        HourlyTicketCount.objects.filter(hour__gte=window.start, hour__lte=window.end, hour__lt=watermark)
+        HourlyTicketCount.objects.filter(
+            region_id=rollup.ALL_REGIONS, hour__gte=window.start, hour__lte=window.end, hour__lt=watermark
+        )
         .annotate(bucket=Trunc("hour", window.step, tzinfo=tz))
         .values("bucket", "service_id")
         .annotate(n=Sum("opened"), auto=Sum("auto_linked"))
@@ -358,8 +360,9 @@ GROUP BY c.currency
 def incident_outcomes(window: Window, h: Headline) -> None:
     """One query: tickets resolved by their incident's resolution, customers notified about an
     incident (e-mails sent), and credits computed — all within the window — into ``h``."""
-    span = [window.start, window.end]
-    params = [window.end, window.start, *span, str(Notification.State.SENT), *span, *span]
+    # As the ORM would pass them (SQLite compares datetimes as text, in its own format).
+    start, end = (connection.ops.adapt_datetimefield_value(v) for v in (window.start, window.end))
+    params = [end, start, start, end, str(Notification.State.SENT), start, end, start, end]
     with connection.cursor() as cursor:
         cursor.execute(_OUTCOMES_SQL, params)
         for kind, currency, n, amount in cursor.fetchall():

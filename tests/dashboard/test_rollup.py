@@ -25,7 +25,18 @@ def opened_at(ticket, when) -> None:
 
 
 def rows() -> dict[tuple, int]:
-    return {(r.hour, r.service_id, r.region_id): r.opened for r in HourlyTicketCount.objects.all()}
+    """The per-region rows; ``totals()`` checks the all-region ones."""
+    return {
+        (r.hour, r.service_id, r.region_id): r.opened
+        for r in HourlyTicketCount.objects.exclude(region_id=rollup.ALL_REGIONS)
+    }
+
+
+def totals() -> dict[tuple, int]:
+    return {
+        (r.hour, r.service_id): r.opened
+        for r in HourlyTicketCount.objects.filter(region_id=rollup.ALL_REGIONS)
+    }
 
 
 @pytest.fixture
@@ -47,6 +58,11 @@ def test_the_first_refresh_counts_every_closed_hour_per_service_and_region(catal
         (two, catalogue.broadband.pk, catalogue.stockholm.pk): 2,
         (two, catalogue.email.pk, catalogue.goteborg.pk): 1,
         (five, catalogue.iptv.pk, catalogue.stockholm.pk): 1,
+    }
+    assert totals() == {
+        (two, catalogue.broadband.pk): 2,
+        (two, catalogue.email.pk): 1,
+        (five, catalogue.iptv.pk): 1,
     }
     assert done.until == hour
     assert RollupState.objects.get(name=rollup.NAME).complete_until == hour
@@ -81,6 +97,7 @@ def test_a_ticket_moved_to_another_service_moves_its_count_and_an_emptied_group_
     got = rows()
     assert (two, catalogue.email.pk, catalogue.goteborg.pk) not in got
     assert got[(two, catalogue.iptv.pk, catalogue.goteborg.pk)] == 1
+    assert (two, catalogue.email.pk) not in totals()
 
 
 def test_a_beat_that_was_down_leaves_no_gap(catalogue, ticket_in, past):
@@ -143,7 +160,9 @@ def test_the_chart_reads_closed_hours_from_the_rollup_and_the_current_hour_live(
     hour, two, _five = past
     rollup.rollup_refresh()
     # Doctor the rollup: if the chart shows this, it read the closed hours from there.
-    HourlyTicketCount.objects.filter(hour=two, service_id=catalogue.broadband.pk).update(opened=40)
+    HourlyTicketCount.objects.filter(
+        hour=two, service_id=catalogue.broadband.pk, region_id=rollup.ALL_REGIONS
+    ).update(opened=40)
     ticket_in(service=catalogue.broadband, area=catalogue.solna)  # now: only the live count has it
     client.force_login(ops)
     assert _totals(client)[catalogue.broadband.name] == 41
@@ -173,7 +192,7 @@ def test_a_link_made_long_after_the_hour_is_counted_by_the_next_refresh(ops, cat
     # A known issue attaches tickets of any age: here the five-hour-old IPTV one, outside REFRESH_HOURS.
     factories.declare_incident(actor=ops, kind="known-issue", services=[catalogue.iptv])
     rollup.rollup_refresh()
-    assert HourlyTicketCount.objects.get(hour=five).auto_linked == 1
+    assert HourlyTicketCount.objects.get(hour=five, region_id=catalogue.stockholm.pk).auto_linked == 1
     assert selectors.dashboard(selectors.window_for("7d")).headline.auto_linked == 1
 
 
@@ -181,7 +200,7 @@ def test_a_detached_link_leaves_the_auto_linked_count_at_the_next_refresh(ops, c
     hour, two, five = past
     incident = factories.declare_incident(actor=ops, kind="known-issue", services=[catalogue.iptv]).incident
     rollup.rollup_refresh()
-    assert HourlyTicketCount.objects.get(hour=five).auto_linked == 1
+    assert HourlyTicketCount.objects.get(hour=five, region_id=rollup.ALL_REGIONS).auto_linked == 1
     incident.links.update(detached_at=timezone.now())
     rollup.rollup_refresh()
-    assert HourlyTicketCount.objects.get(hour=five).auto_linked == 0
+    assert HourlyTicketCount.objects.get(hour=five, region_id=rollup.ALL_REGIONS).auto_linked == 0
