@@ -97,7 +97,7 @@ def test_credits_are_summed_per_currency(resolved):
 def test_the_page_shows_the_three_figures(client, ops, resolved):
     client.force_login(ops)
     html = client.get(reverse("dashboard:page"), {"range": "today"}).content.decode()
-    assert "Resolved when their incident was" in html
+    assert "Tickets resolved with their incident" in html
     assert "150 SEK" in html and "3 credits" in html
     assert "Customers notified of an incident" in html
 
