@@ -47,3 +47,18 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} until {self.complete_until:%Y-%m-%d %H:%M}"
+
+
+class OpenTicketCount(models.Model):
+    """Open tickets right now per region and service (0 meaning none): a snapshot replaced whole by
+    each rollup refresh, read by the heat table while the refresh is recent (dashboard/selectors.py)."""
+
+    region_id = models.IntegerField(default=0)
+    service_id = models.IntegerField(default=0)
+    open = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["region_id", "service_id"], name="open_count_key")]
+
+    def __str__(self) -> str:
+        return f"r{self.region_id} s{self.service_id}: {self.open}"

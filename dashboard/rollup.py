@@ -20,6 +20,9 @@ Guarantees of ``rollup_refresh``:
   watermark (a beat that was down for a day catches up in one run). With no watermark at all (a
   fresh install) the first run backfills every hour.
 
+Each run also replaces the snapshot of open tickets per (region, service) that the heat table reads
+while the refresh is recent (``HEAT_MAX_AGE`` in dashboard/selectors.py).
+
 Not followed: a ticket's service or area changed more than ``REFRESH_HOURS`` after it was opened
 stays counted under the old one in the chart until ``manage.py dashboard_rollup --all``.
 """
@@ -35,7 +38,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from customers.models import Area
-from dashboard.models import HourlyTicketCount, RollupState
+from dashboard.models import HourlyTicketCount, OpenTicketCount, RollupState
 from incidents.models import IncidentTicketLink
 from tickets.models import Ticket
 
@@ -65,6 +68,12 @@ def _hour_sql() -> str:
     return "strftime('%%Y-%%m-%%d %%H:00:00', t.created_at)"
 
 
+# Every area's region (its depth-1 ancestor) by the materialised path: areas × regions, small.
+_REGION_OF = """
+    SELECT a.id AS area_id, r.id AS region_id
+    FROM {area} a JOIN {area} r ON r.depth = 1 AND substr(a.path, 1, length(r.path)) = r.path
+"""
+
 _UPSERT_SQL = """
 INSERT INTO {rollup} (hour, service_id, region_id, opened, auto_linked, computed_at)
 SELECT {hour}, COALESCE(t.service_id, 0), COALESCE(ro.region_id, 0), COUNT(*),
@@ -74,11 +83,7 @@ SELECT {hour}, COALESCE(t.service_id, 0), COALESCE(ro.region_id, 0), COUNT(*),
        ) THEN 1 ELSE 0 END),
        %s
 FROM {ticket} t
-LEFT JOIN (
-    -- Every area's region (its depth-1 ancestor) by the materialised path: areas × regions, small.
-    SELECT a.id AS area_id, r.id AS region_id
-    FROM {area} a JOIN {area} r ON r.depth = 1 AND substr(a.path, 1, length(r.path)) = r.path
-) ro ON ro.area_id = t.area_id
+LEFT JOIN ({region_of}) ro ON ro.area_id = t.area_id
 WHERE t.created_at >= %s AND t.created_at < %s
 GROUP BY 1, 2, 3
 ON CONFLICT (hour, service_id, region_id)
@@ -98,6 +103,31 @@ GROUP BY hour, service_id
 ON CONFLICT (hour, service_id, region_id)
 DO UPDATE SET opened = excluded.opened, auto_linked = excluded.auto_linked, computed_at = excluded.computed_at
 """
+
+
+_OPEN_SQL = """
+INSERT INTO {open} (region_id, service_id, open)
+SELECT COALESCE(ro.region_id, 0), COALESCE(t.service_id, 0), COUNT(*)
+FROM {ticket} t
+LEFT JOIN ({region_of}) ro ON ro.area_id = t.area_id
+WHERE t.status IN ({statuses})
+GROUP BY 1, 2
+"""
+
+
+def _snapshot_open_tickets() -> None:
+    """Replace the open-tickets snapshot: one DELETE, one INSERT … SELECT (the open tickets' index
+    entries, grouped). Inside the refresh's transaction, so readers see the old or the new one whole."""
+    statuses = [str(s) for s in Ticket.OPEN_STATUSES]
+    sql = _OPEN_SQL.format(
+        open=OpenTicketCount._meta.db_table,
+        ticket=Ticket._meta.db_table,
+        region_of=_REGION_OF.format(area=Area._meta.db_table),
+        statuses=", ".join(["%s"] * len(statuses)),
+    )
+    OpenTicketCount.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, statuses)
 
 
 def rollup_refresh(*, since: datetime | None = None, now: datetime | None = None) -> Refreshed:
@@ -134,7 +164,7 @@ def rollup_refresh(*, since: datetime | None = None, now: datetime | None = None
         sql = _UPSERT_SQL.format(
             rollup=HourlyTicketCount._meta.db_table,
             ticket=Ticket._meta.db_table,
-            area=Area._meta.db_table,
+            region_of=_REGION_OF.format(area=Area._meta.db_table),
             link=IncidentTicketLink._meta.db_table,
             hour=_hour_sql(),
         )
@@ -151,6 +181,7 @@ def rollup_refresh(*, since: datetime | None = None, now: datetime | None = None
         ).delete()
         with connection.cursor() as cursor:
             cursor.execute(totals, [ALL_REGIONS, at, ALL_REGIONS, lo, hi])
+        _snapshot_open_tickets()
         if state is None:
             RollupState.objects.create(name=NAME, complete_until=until, refreshed_at=stamp)
         elif until > state.complete_until:  # a backfill of old hours never moves it back

@@ -189,39 +189,55 @@ class Heat:
     services: list[dict]
     cells: list[list[tuple[int, int]]]
     total: int
+    snapshot: bool = False  # read from the refresh's snapshot (at most a minute or so old)
 
     @property
     def rows(self) -> list[tuple[str, list[tuple[int, int]]]]:
         return list(zip(self.regions, self.cells, strict=True))
 
 
+# Open tickets by region and service, from the snapshot the rollup refresh writes every minute when
+# that refresh is recent, else counted live (no beat: the embedded default, or beat stopped). One
+# statement either way: the freshness test is an uncorrelated subquery, evaluated once, and the branch
+# it rules out is never scanned (a one-time filter on PostgreSQL).
 _HEAT_SQL = """
 WITH leaf AS (
     SELECT area_id, service_id, COUNT(*) AS n
     FROM tickets_ticket
-    WHERE status IN ({statuses})
+    WHERE status IN ({statuses}) AND NOT EXISTS ({fresh})
     GROUP BY area_id, service_id
 )
-SELECT r.name, leaf.service_id, SUM(leaf.n)
+SELECT r.name, leaf.service_id, SUM(leaf.n), 0
 FROM leaf
 LEFT JOIN customers_area a ON a.id = leaf.area_id
 LEFT JOIN customers_area r ON r.depth = 1 AND a.path LIKE r.path || '%%'
 GROUP BY r.name, leaf.service_id
+UNION ALL
+SELECT r.name, NULLIF(o.service_id, 0), o.open, 1
+FROM dashboard_openticketcount o
+LEFT JOIN customers_area r ON r.id = o.region_id
+WHERE EXISTS ({fresh})
 """
+_FRESH_SQL = "SELECT 1 FROM dashboard_rollupstate WHERE name = %s AND refreshed_at >= %s"
+HEAT_MAX_AGE = timedelta(minutes=3)  # three missed beats (every 60 s): count live instead
 
 
-def open_heat(services: list[dict]) -> Heat:
-    """One query: open tickets grouped by (leaf area, service) first — an index-only scan of
-    ``ticket_open_area_idx`` territory — then folded into regions (depth 1 of the area tree) by
-    the materialised path. Regions and services without open tickets are left out."""
+def open_heat(services: list[dict], now: datetime | None = None) -> Heat:
+    """One query: open tickets by (region, service) — from the refresh's snapshot while it is
+    recent, else grouped by (leaf area, service) first (an index-only scan of
+    ``ticket_open_area_idx``) and folded into regions (depth 1 of the area tree) by the
+    materialised path. Regions and services without open tickets are left out."""
     statuses = [str(s) for s in Ticket.OPEN_STATUSES]
-    sql = _HEAT_SQL.format(statuses=", ".join(["%s"] * len(statuses)))
+    sql = _HEAT_SQL.format(statuses=", ".join(["%s"] * len(statuses)), fresh=_FRESH_SQL)
+    since = connection.ops.adapt_datetimefield_value((now or timezone.now()) - HEAT_MAX_AGE)
     with connection.cursor() as cursor:
-        cursor.execute(sql, statuses)
+        cursor.execute(sql, [*statuses, rollup.NAME, since, rollup.NAME, since])
         rows = cursor.fetchall()
     no_area = str(_("No area"))
     counts: dict[tuple[str, int | None], int] = {}
-    for region, service_id, n in rows:  # at most regions × services rows
+    snapshot = False
+    for region, service_id, n, from_snapshot in rows:  # at most regions × services rows
+        snapshot = snapshot or bool(from_snapshot)
         key = (region or no_area, service_id)
         counts[key] = counts.get(key, 0) + int(n)
     regions = sorted({r for r, _s in counts}, key=lambda r: (r == no_area, r))
@@ -236,7 +252,7 @@ def open_heat(services: list[dict]) -> Heat:
             # Six colour steps relative to the busiest cell (CSS classes heat-0 … heat-5, no inline style).
             row.append((n, 0 if n == 0 else 1 + (4 * n) // top))
         cells.append(row)
-    return Heat(regions=regions, services=cols, cells=cells, total=sum(counts.values()))
+    return Heat(regions=regions, services=cols, cells=cells, total=sum(counts.values()), snapshot=snapshot)
 
 
 @dataclass(frozen=True)

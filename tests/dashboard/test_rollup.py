@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import rollup, selectors
-from dashboard.models import HourlyTicketCount, RollupState
+from dashboard.models import HourlyTicketCount, OpenTicketCount, RollupState
 from tests import factories
 from tests.dashboard.test_dashboard_page import _chart
 from tickets.models import Ticket
@@ -204,3 +204,46 @@ def test_a_detached_link_leaves_the_auto_linked_count_at_the_next_refresh(ops, c
     incident.links.update(detached_at=timezone.now())
     rollup.rollup_refresh()
     assert HourlyTicketCount.objects.get(hour=five, region_id=rollup.ALL_REGIONS).auto_linked == 0
+
+
+def _heat_cells() -> dict[tuple[str, str], int]:
+    heat = selectors.open_heat(selectors.all_services())
+    return {
+        (region, s["code"]): n
+        for region, row in heat.rows
+        for s, (n, _level) in zip(heat.services, row, strict=True)
+        if n
+    }
+
+
+def test_the_heat_table_reads_the_refreshs_snapshot_while_it_is_recent(catalogue, past):
+    rollup.rollup_refresh()
+    assert _heat_cells() == {
+        ("Stockholm", "broadband"): 2,
+        ("Göteborg", "email"): 1,
+        ("Stockholm", "iptv"): 1,
+    }
+    assert selectors.open_heat(selectors.all_services()).snapshot
+    # Doctor the snapshot: the table shows it, so it was read from there.
+    OpenTicketCount.objects.filter(region_id=catalogue.goteborg.pk).update(open=7)
+    assert _heat_cells()[("Göteborg", "email")] == 7
+
+
+def test_a_stale_snapshot_is_ignored_and_the_open_tickets_counted_live(catalogue, past):
+    rollup.rollup_refresh()
+    OpenTicketCount.objects.update(open=99)
+    RollupState.objects.update(refreshed_at=timezone.now() - selectors.HEAT_MAX_AGE - timedelta(seconds=1))
+    heat = selectors.open_heat(selectors.all_services())
+    assert not heat.snapshot
+    assert _heat_cells() == {
+        ("Stockholm", "broadband"): 2,
+        ("Göteborg", "email"): 1,
+        ("Stockholm", "iptv"): 1,
+    }
+
+
+def test_a_closed_ticket_leaves_the_snapshot_at_the_next_refresh(catalogue, past):
+    rollup.rollup_refresh()
+    Ticket.objects.filter(service=catalogue.iptv).update(status="closed", resolved_at=timezone.now())
+    rollup.rollup_refresh()
+    assert ("Stockholm", "iptv") not in _heat_cells()
