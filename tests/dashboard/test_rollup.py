@@ -247,3 +247,14 @@ def test_a_closed_ticket_leaves_the_snapshot_at_the_next_refresh(catalogue, past
     Ticket.objects.filter(service=catalogue.iptv).update(status="closed", resolved_at=timezone.now())
     rollup.rollup_refresh()
     assert ("Stockholm", "iptv") not in _heat_cells()
+
+
+def test_beat_refreshes_the_rollup_every_minute_through_the_task(past):
+    from dashboard.tasks import refresh_rollup
+    from supportdesk.celery import app
+
+    app.finalize()  # the schedule is set when the app is finalised
+    entry = app.conf.beat_schedule["dashboard-rollup"]
+    assert entry["task"] == refresh_rollup.name and entry["schedule"] == 60.0
+    assert refresh_rollup.delay().get() == 3  # eager here; a live worker runs it in test_task_outcomes
+    assert RollupState.objects.filter(name=rollup.NAME).exists()
