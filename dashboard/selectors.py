@@ -287,12 +287,14 @@ class Headline:
 def _seconds(end: str, start: str) -> str:
     """SQL for ``end - start`` in seconds, on PostgreSQL and on SQLite (the embedded default)."""
     if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+        # date_part gives double precision; EXTRACT gives numeric (PostgreSQL 14+), several times
+        # slower to sort and rank (58 ms of 135 for 13,000 values at 30 days on the bench data).
+        return f"date_part('epoch', {end} - {start})"
     return f"((julianday({end}) - julianday({start})) * 86400.0)"
 
 
-# Nearest-rank percentiles with window functions, portable to SQLite: the value whose rank is
-# ceil(p·n), written (n·p·100 + 99) / 100 in integer arithmetic. One pass for all three measures.
+# Nearest-rank percentiles, all three measures in one statement: the value whose rank is ceil(p·n).
+# Portable form (SQLite): window functions, the rank written (n·p·100 + 99) / 100 in integers.
 _LATENCY_SQL = """
 WITH d AS (
     SELECT 'reach' AS m, {reach} AS v
@@ -306,15 +308,23 @@ WITH d AS (
     SELECT 'second', {took}
     FROM tickets_ticket t
     WHERE t.queue = %s AND t.resolved_at >= %s AND t.resolved_at <= %s
-), ranked AS (
+){percentiles}
+"""
+_PERCENTILES_PORTABLE = """, ranked AS (
     SELECT m, v, ROW_NUMBER() OVER (PARTITION BY m ORDER BY v) AS rn, COUNT(*) OVER (PARTITION BY m) AS n
     FROM d
 )
 SELECT m, MAX(n),
        MAX(CASE WHEN rn = (n * 50 + 99) / 100 THEN v END),
        MAX(CASE WHEN rn = (n * 95 + 99) / 100 THEN v END)
-FROM ranked GROUP BY m
-"""
+FROM ranked GROUP BY m"""
+# PostgreSQL: the same nearest-rank values (percentile_disc returns the first value whose cumulative
+# share reaches p) from one sort per measure, without the two window passes (half the time at 30 days).
+_PERCENTILES_POSTGRES = """
+SELECT m, COUNT(*),
+       percentile_disc(0.5) WITHIN GROUP (ORDER BY v),
+       percentile_disc(0.95) WITHIN GROUP (ORDER BY v)
+FROM d GROUP BY m"""
 
 
 def headline(window: Window, new_tickets: int, auto_linked: int) -> Headline:
@@ -328,6 +338,7 @@ def headline(window: Window, new_tickets: int, auto_linked: int) -> Headline:
         reach=_seconds("r.delivered_at", "a.created_at"),
         ack=_seconds("r.acknowledged_at", "a.created_at"),
         took=_seconds("t.resolved_at", "t.created_at"),
+        percentiles=_PERCENTILES_POSTGRES if connection.vendor == "postgresql" else _PERCENTILES_PORTABLE,
     )
     declared = str(Alert.Kind.INCIDENT_DECLARED)
     span = [window.start, window.end]
