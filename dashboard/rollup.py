@@ -1,6 +1,6 @@
 """The hourly rollup of tickets opened per (hour, service, region), kept by beat.
 
-Why: the dashboard's volume chart counted the window's tickets on every request — 217,000 index
+Why: the dashboard's volume chart and auto-linked share counted the window's tickets on every request — 217,000 index
 entries for 7 days at a million tickets, 1–4 s under load. With the rollup it reads at most
 (hours × services × regions) small rows for the closed hours and counts only the tickets opened since
 the rollup's watermark live (dashboard/selectors.py, ``ticket_volume``).
@@ -17,8 +17,12 @@ Guarantees of ``rollup_refresh``:
   stopped makes the page slower, never wrong.
 - **Self-healing**: each run recomputes the last ``REFRESH_HOURS`` closed hours (tickets committed
   just after their hour closed, service changes of the last hours) and everything since the old
-  watermark (a beat that was down for a day catches up in one run). With no watermark at all (a
-  fresh install) the first run backfills every hour.
+  watermark (a beat that was down for a day catches up in one run), and from the oldest ticket whose
+  incident link was made or detached since the last run (so the auto-linked counts follow; a known
+  issue attaching year-old tickets makes that one run recompute a year, a few seconds at a million
+  tickets). With no watermark at all (a fresh install) the first run backfills every hour.
+- **Lag**: closed hours are at most a minute (one beat) behind the tickets and links; the current
+  hour is always live.
 
 Each run also replaces the snapshot of open tickets per (region, service) that the heat table reads
 while the refresh is recent (``HEAT_MAX_AGE`` in dashboard/selectors.py).
