@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchdb import database_url, drop_database, recreate_database
+from benchdb import database_url, drop_database, percentile, recreate_database, time_get
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,28 +38,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     p.add_argument("--reuse", action="store_true", help="reuse a kept bench database (skip the load)")
     return p.parse_args()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def time_requests(client, url: str, n: int) -> tuple[list[float], int]:
-    from django.db import connection, reset_queries
-    from django.test.utils import CaptureQueriesContext
-
-    client.get(url)  # warm caches and plans
-    times = []
-    reset_queries()  # each request clears the log at its start; begin the capture from empty
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    for _ in range(n):
-        t0 = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - t0) * 1000)
-        assert response.status_code == 200
-    return times, len(queries.captured_queries)
 
 
 def naive_page(page_number: int) -> float:
@@ -130,7 +108,7 @@ def main() -> None:
         print(f"{'position':<12} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'naive ms':>10} {'ratio':>7}")
         for name, (before, page_number) in positions.items():
             path = f"/desk/queue/?queue=first-line&{FILTER}" + (f"&after={before}" if before else "")
-            times, queries = time_requests(client, path, args.requests)
+            times, queries, _status = time_get(client, path, args.requests)
             naive = statistics.median(naive_page(page_number) for _ in range(5))
             p50, p95 = statistics.median(times), percentile(times, 0.95)
             print(f"{name:<12} {p50:>8.1f} {p95:>8.1f} {queries:>8} {naive:>10.1f} {naive / p50:>6.1f}×")

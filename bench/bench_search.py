@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchdb import database_url, drop_database, recreate_database
+from benchdb import database_url, drop_database, percentile, recreate_database, time_get
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,11 +41,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     p.add_argument("--reuse", action="store_true", help="reuse a kept bench database (skip the load)")
     return p.parse_args()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def add_notes() -> int:
@@ -84,23 +79,6 @@ def naive_search(q: str) -> float:
     list(Ticket.objects.filter(Q(subject__icontains=q) | Q(description__icontains=q)).order_by("-pk")[:20])
     list(TicketEvent.objects.filter(body__icontains=q).order_by("-pk")[:20])
     return (time.perf_counter() - t0) * 1000
-
-
-def time_requests(client, q: str, n: int) -> tuple[list[float], int, int]:
-    from django.db import connection, reset_queries
-    from django.test.utils import CaptureQueriesContext
-
-    client.get("/desk/search/", {"q": q})  # warm caches and plans
-    reset_queries()
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get("/desk/search/", {"q": q})
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        response = client.get("/desk/search/", {"q": q})
-        times.append((time.perf_counter() - t0) * 1000)
-        assert response.status_code in (200, 302)
-    return times, len(queries.captured_queries), response.status_code
 
 
 def main() -> None:
@@ -174,7 +152,9 @@ def main() -> None:
         )
         all_times: list[float] = []
         for name, q in queries.items():
-            times, n_queries, status = time_requests(client, q, args.requests)
+            times, n_queries, status = time_get(
+                client, "/desk/search/", args.requests, {"q": q}, ok=(200, 302)
+            )
             all_times += times
             naive = statistics.median(naive_search(q) for _ in range(args.naive))
             p50, p95 = statistics.median(times), percentile(times, 0.95)

@@ -1,5 +1,6 @@
 """Prometheus metrics: request latencies (observed by dashboard.middleware) and the desk's state,
-computed from the database and Redis when Prometheus scrapes, in five cheap queries and one LLEN.
+computed from the database and Redis when Prometheus scrapes, in five cheap queries, an LLEN per
+queue and one HGETALL (Celery task outcomes, written by the workers: dashboard/task_metrics.py).
 
 Request latencies are per process: run one scrape target per web process, or let the front proxy
 measure them. Everything else is read from the shared stores, so any process answers the same.
@@ -15,10 +16,11 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from dashboard import task_metrics
 from incidents.models import Incident
 from notifications.models import Alert, AlertReceipt, Notification
 from tickets.models import Ticket
@@ -138,8 +140,17 @@ class DeskCollector(Collector):
             client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
             for queue in settings.METRICS_CELERY_QUEUES:
                 g.add_metric([queue], client.llen(queue))
+            outcomes = task_metrics.read(client)
             up.add_metric([], 1)
             yield g
+            tasks = CounterMetricFamily(
+                "supportdesk_celery_tasks",
+                "Celery tasks finished, by task name and outcome (succeeded, failed, retried), all workers.",
+                labels=["task", "outcome"],
+            )
+            for (name, outcome), n in sorted(outcomes.items()):
+                tasks.add_metric([name, outcome], n)
+            yield tasks
         except Exception:  # a broker outage must not fail the scrape: report it instead
             log.warning("metrics: broker did not answer", exc_info=True)
             up.add_metric([], 0)

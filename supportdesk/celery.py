@@ -26,5 +26,7 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         # Resolved incidents whose linked tickets were not all replied to (worker killed, broker down).
         "resolutions-sweep": {"task": "incidents.tasks.sweep_unclosed_resolutions", "schedule": 60.0},
         # Customers' e-mail from the intake IMAP mailboxes (INTAKE_IMAP_URL); a no-op when unset.
+        # The dashboard's hourly ticket rollup: the last closed hours again, and the watermark moved.
+        "dashboard-rollup": {"task": "dashboard.tasks.refresh_rollup", "schedule": 60.0},
         "intake-poll": {"task": "tickets.tasks.poll_mailboxes", "schedule": settings.INTAKE_POLL_INTERVAL},
     }

@@ -30,6 +30,17 @@
     };
   }
 
+  // The zone's short name at a given instant ("CET", "EET", or "GMT+1" where a language has none).
+  function zoneName(lang, tz, seconds) {
+    try {
+      var parts = new Intl.DateTimeFormat(lang, { timeZone: tz, timeZoneName: "short" }).formatToParts(new Date(seconds * 1000));
+      var found = parts.filter(function (p) { return p.type === "timeZoneName"; })[0];
+      return found ? found.value : (tz || "");
+    } catch (e) {
+      return tz || "";
+    }
+  }
+
   function draw() {
     var el = document.getElementById("volume-chart");
     if (!el || typeof uPlot === "undefined") return;
@@ -38,10 +49,14 @@
     el.textContent = "";
     var lang = document.documentElement.lang || "en", tz = el.dataset.timeZone || undefined;
     var hourly = data.step === "hour";
+    // 24-hour clock in every language ("12:00 AM" is not how the desk reads time), and the zone
+    // named once, on the axis and in the legend: "Time (CET)".
     var fmt = new Intl.DateTimeFormat(lang, hourly
-      ? { weekday: "short", hour: "2-digit", minute: "2-digit", timeZone: tz }
+      ? { weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: tz }
       : { day: "numeric", month: "short", timeZone: tz });
-    var series = [{ label: labels.time || "", value: function (u, v) { return v == null ? "" : fmt.format(new Date(v * 1000)); } }];
+    var zone = zoneName(lang, tz, data.x.length ? data.x[data.x.length - 1] : Date.now() / 1000);
+    var timeLabel = (labels.time || "") + (zone ? " (" + zone + ")" : "");
+    var series = [{ label: timeLabel, value: function (u, v) { return v == null ? "" : fmt.format(new Date(v * 1000)); } }];
     var columns = [data.x];
     data.series.forEach(function (s, i) {
       var colour = PALETTE[i % PALETTE.length];
@@ -56,7 +71,7 @@
       tzDate: tz ? function (ts) { return uPlot.tzDate(new Date(ts * 1000), tz); } : undefined,
       axes: [
         // Wide spacing: a localised "ons 16:00" needs room, and 1366 px must not overlap labels.
-        { space: 110, values: function (u, splits) { return splits.map(function (v) { return fmt.format(new Date(v * 1000)); }); } },
+        { space: 110, label: timeLabel, values: function (u, splits) { return splits.map(function (v) { return fmt.format(new Date(v * 1000)); }); } },
         // Tickets are whole: no 0.2 steps on the count axis.
         { label: labels.tickets || "", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
       ],
@@ -66,6 +81,7 @@
     // For people and tests alike: how much was drawn.
     el.dataset.points = String(data.x.length * data.series.length);
     el.dataset.bands = String((data.bands || []).length);
+    el.dataset.zone = zone;
   }
 
   document.addEventListener("DOMContentLoaded", draw);

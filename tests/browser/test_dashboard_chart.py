@@ -52,6 +52,9 @@ def test_the_dashboard_chart_draws_for_each_staff_role_allowed(
     # uPlot's legend names one series per service with tickets.
     legend = page.locator(".u-legend .u-series").all_inner_texts()
     assert any("Broadband" in t for t in legend) and any("Email" in t for t in legend)
+    # Times name their zone (on the axis and the legend's time entry), on a 24-hour clock.
+    zone = chart.get_attribute("data-zone")
+    assert zone and f"({zone})" in legend[0]
     assert page.locator("table.heat td.heat-5").count() >= 1
     assert blocked == []
     scroll, viewport = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")

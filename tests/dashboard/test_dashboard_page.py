@@ -18,8 +18,8 @@ from tickets.models import Ticket
 
 pytestmark = [pytest.mark.django_db, pytest.mark.core]
 
-# Session, user, roles, then the board: services, volume, bands, heat, auto-linked, second-line
-# queue, latency percentiles. Plus the active-incident banner of the base layout (two).
+# Session, user, roles, then the board: services, volume (rollup + live, auto-linked included), bands,
+# heat, second-line queue, latency percentiles, incident outcomes (resolved, notified, credits). Plus the active-incident banner of the base layout (two).
 PAGE_QUERIES = 12
 BOARD_QUERIES = 10
 
