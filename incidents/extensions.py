@@ -124,6 +124,15 @@ def _incident_title(ticket, language: str) -> str:
     return incident.title if incident else ""
 
 
+def _cluster_actions_context(request, cluster: dict) -> dict:
+    # The active incidents to link a cluster to; one query per cluster row, at most eight rows.
+    return {"cluster": cluster, "active_incidents": _active_incidents_for_linking()}
+
+
+def _active_incidents_for_linking() -> list[Incident]:
+    return list(Incident.objects.active().only("pk", "title").order_by("-severity", "-started_at")[:20])
+
+
 def register() -> None:
     extensions.macro_placeholders["incident_eta"] = (
         _incident_eta,
@@ -181,5 +190,5 @@ def register() -> None:
     )
     extensions.add_panel(
         "cluster-actions",
-        Panel("incidents/panels/cluster_actions.html", lambda request, cluster: {"cluster": cluster}),
+        Panel("incidents/panels/cluster_actions.html", _cluster_actions_context),
     )

@@ -30,6 +30,7 @@ urlpatterns = [
         views.incident_detach_ticket,
         name="detach_ticket",
     ),
+    path("desk/clusters/link/", views.incident_link_cluster, name="link_cluster"),
     path("desk/tickets/<str:reference>/incidents/", views.incidents_for_ticket, name="for_ticket"),
     path("desk/tickets/<str:reference>/incidents/link/", views.ticket_link_incident, name="link_from_ticket"),
     path("desk/customers/<str:number>/incidents/", views.incidents_for_customer, name="for_customer"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,7 +27,7 @@ from incidents import selectors, services
 from incidents.forms import DeclareForm, ScopeForm, UpdateForm, time_zone_label
 from incidents.models import Incident, IncidentUpdate
 from tickets.models import Ticket
-from tickets.selectors import get_ticket_for
+from tickets.selectors import cluster_tickets, get_ticket_for
 
 STAFF = STAFF_ROLES
 OPS_ROLES = (OPS, ADMIN)
@@ -369,6 +370,29 @@ def incident_link_ticket(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     return _changed(request, fallback=reverse("incidents:detail", args=[pk]))
+
+
+@require_POST
+@role_required(*LINKING)
+def incident_link_cluster(request: HttpRequest) -> HttpResponse:
+    """Second line's similar-tickets panel: link every ticket of the cluster (service, municipality)
+    to the incident picked; each link is a person's, with its timeline entry."""
+    incident = get_object_or_404(Incident, pk=_int(request.POST.get("incident")))
+    tickets = cluster_tickets(
+        service_code=request.POST.get("service", ""), area_code=request.POST.get("area", "")
+    )
+    try:
+        with transaction.atomic():
+            for ticket in tickets:
+                services.incident_link_ticket(incident=incident, ticket=ticket, actor=request.user)
+        messages.success(
+            request,
+            ngettext("%(n)d ticket linked to %(title)s.", "%(n)d tickets linked to %(title)s.", len(tickets))
+            % {"n": len(tickets), "title": incident.title},
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return _changed(request, fallback=reverse("tickets:escalations"))
 
 
 @require_POST

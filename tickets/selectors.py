@@ -250,15 +250,44 @@ def find_customers(q: str) -> list[Customer]:
     return list(qs.distinct().order_by("number")[:20])
 
 
+CLUSTER_WINDOW = timedelta(hours=24)
+CLUSTER_MIN_TICKETS = 2
+
+
+def _unexplained_recent_open(now=None) -> QuerySet[Ticket]:
+    """Open tickets of the last CLUSTER_WINDOW that no active incident explains (the mark the
+    incidents app annotates queue rows with, when it is installed), with a service and a leaf area."""
+    since = (now or timezone.now()) - CLUSTER_WINDOW
+    qs = extensions.annotate_queue(
+        Ticket.objects.open().filter(created_at__gte=since, service__isnull=False, area__parent__isnull=False)
+    )
+    return qs.filter(has_incident=False) if "has_incident" in qs.query.annotations else qs
+
+
 def escalation_clusters(limit: int = 8) -> list[dict]:
-    """Open second-line tickets grouped by service and area: a cluster may be an undeclared incident."""
+    """Similar open tickets that may be one undeclared fault: the last day's tickets that no active
+    incident explains, grouped by service and the municipality (or exchange's parent) of their area.
+    Each: ``service_code``, ``service_name``, ``area_code``, ``area_name``, ``count``."""
     return list(
-        Ticket.objects.open()
-        .filter(queue=Ticket.Queue.SECOND_LINE, service__isnull=False, area__isnull=False)
-        .values("service__code", "service__name", "area__code", "area__name")
+        _unexplained_recent_open()
+        .values(
+            service_code=F("service__code"),
+            service_name=F("service__name"),
+            area_code=F("area__parent__code"),
+            area_name=F("area__parent__name"),
+        )
         .annotate(count=Count("id"))
-        .filter(count__gte=2)
-        .order_by("-count")[:limit]
+        .filter(count__gte=CLUSTER_MIN_TICKETS)
+        .order_by("-count", "service_code", "area_code")[:limit]
+    )
+
+
+def cluster_tickets(*, service_code: str, area_code: str, limit: int = 200) -> list[Ticket]:
+    """The tickets of one cluster of ``escalation_clusters``, oldest first."""
+    return list(
+        _unexplained_recent_open()
+        .filter(service__code=service_code, area__parent__code=area_code)
+        .order_by("created_at", "pk")[:limit]
     )
 
 
