@@ -78,6 +78,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test gets its own channel layer instance: channels_redis ties an instance's receiving to
+    the event loop that first received on it, and every async test (and tests.notifications'
+    Inbox) runs its own loop."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery_by_default():
     """Unit tests run tasks in-process right after commit; ``live_worker`` turns this off."""
     from supportdesk.celery import app
