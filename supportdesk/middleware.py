@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from core.errors import DomainError
 from core.languages import SESSION_LANGUAGE_KEY
 from core.parsing import has_unstorable
+from core.uploads import BodyTooBig, body_limit_for, oversize_error
 from supportdesk.api import status_for
 
 logger = logging.getLogger("django.request")
@@ -46,6 +47,9 @@ class HostileInputMiddleware:
 
     - Query parameters (names and values) and the path may not hold NUL or lone surrogates: PostgreSQL
       refuses them, so every ``?q=`` reader would otherwise 500 on its first query.
+    - A body whose Content-Length is over its limit (``core.uploads.body_limit_for``) is a 413 before
+      a byte of it is parsed (CSRF's check would otherwise read a form body first); a body too big
+      or with too many parts found while parsing is a 413/400 too (``core.uploads.oversize_error``).
     - A ``DomainError`` escaping a view (``core.parsing.parse_int`` on a cursor, say) is a 400.
     - Any other exception under ``/api/`` is a JSON 500 in the same shape (and logged), not HTML.
     """
@@ -56,6 +60,14 @@ class HostileInputMiddleware:
     def __call__(self, request):
         if has_unstorable(request.path):
             return error_response(request, _("The address contains characters that cannot be used."))
+        limit = body_limit_for(request.META)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads a malformed Content-Length as no body, and so do we
+        if length > limit:
+            status, message = oversize_error(BodyTooBig(limit))
+            return error_response(request, message, status=status)
         for name, values in request.GET.lists():
             if has_unstorable(name) or any(has_unstorable(v) for v in values):
                 return error_response(
@@ -64,6 +76,9 @@ class HostileInputMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exc):
+        if refused := oversize_error(exc):
+            status, message = refused
+            return error_response(request, message, status=status)
         if isinstance(exc, DomainError):
             return error_response(request, exc.message, field=exc.field, status=status_for(exc))
         if is_api(request) and not isinstance(exc, Http404 | PermissionDenied):

@@ -270,8 +270,27 @@ SPECTACULAR_SETTINGS = {
 # every row it skips; clients that need more use filters). Read by core.pagination.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
 API_MAX_OFFSET = env.int("API_MAX_OFFSET", default=100_000)
-# Bodies larger than this are refused before parsing (JSON API and forms alike).
+# Bodies larger than this are refused before parsing (JSON API and forms alike). Django does not
+# count file parts of a multipart body here, hence the two limits below.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# A whole request body, multipart with its files included: refused with a 413 by
+# supportdesk.middleware.HostileInputMiddleware from the Content-Length, before anything is read.
+# Attachments must fit under it (10 MB a file, as UPLOAD_MAX_FILE_SIZE says, plus the form).
+REQUEST_MAX_BODY_SIZE = env.int("REQUEST_MAX_BODY_SIZE", default=12 * 1024 * 1024)
+# One uploaded file; core.uploads.BoundedUploadHandler stops the upload when a part grows past it
+# (also when the client sent no Content-Length).
+UPLOAD_MAX_FILE_SIZE = env.int("UPLOAD_MAX_FILE_SIZE", default=10 * 1024 * 1024)
+# Files larger than this are spooled to disk instead of memory while a request is parsed.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Our forms have a dozen fields and a few files; Django's defaults (1,000 fields, 100 files) let a
+# single request make the parser build thousands of objects. More is a 400.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=200)
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=10)
 
 # --- Proxies and sign-in throttling ----------------------------------------------------------
 
