@@ -16,6 +16,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import idempotency
 from core.errors import DomainError, NotFound
 from core.i18n import clean_texts
 from core.languages import LANGUAGE_CODES
@@ -436,7 +437,12 @@ class IncidentCollectionApi(APIView):
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(IncidentOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=DeclareInputSerializer, responses={201: DeclareOutputSerializer})
+    @extend_schema(
+        request=DeclareInputSerializer,
+        responses={201: DeclareOutputSerializer},
+        parameters=[idempotency.PARAMETER],
+    )
+    @idempotency.idempotent
     def post(self, request):
         body = DeclareInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -493,7 +499,12 @@ class IncidentDetailApi(APIView):
 class IncidentPostUpdateApi(APIView):
     permission_classes = [HasRole.of(*OPS_ROLES)]
 
-    @extend_schema(request=UpdateInputSerializer, responses={201: PostedUpdateOutputSerializer})
+    @extend_schema(
+        request=UpdateInputSerializer,
+        responses={201: PostedUpdateOutputSerializer},
+        parameters=[idempotency.PARAMETER],
+    )
+    @idempotency.idempotent
     def post(self, request, pk: int):
         incident = _incident(pk)
         body = UpdateInputSerializer(data=request.data)

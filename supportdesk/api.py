@@ -8,10 +8,12 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import Conflict, DomainError, Forbidden, NotFound, Stale
+from core.idempotency import KeyReused
 from core.uploads import oversize_error
 
 # Each domain error class's HTTP status; a subclass not listed takes its nearest listed base's.
 STATUS_FOR_ERROR = {
+    KeyReused: status.HTTP_422_UNPROCESSABLE_ENTITY,
     NotFound: status.HTTP_404_NOT_FOUND,
     Stale: status.HTTP_412_PRECONDITION_FAILED,
     Forbidden: status.HTTP_403_FORBIDDEN,

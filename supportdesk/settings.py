@@ -291,6 +291,8 @@ FILE_UPLOAD_HANDLERS = [
 # single request make the parser build thousands of objects. More is a 400.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=200)
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=10)
+# Seconds an Idempotency-Key and its stored response are kept (core.idempotency; purged by beat).
+IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 3600)
 
 # --- Proxies and sign-in throttling ----------------------------------------------------------
 

@@ -12,6 +12,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import idempotency
 from core.errors import DomainError, Forbidden
 from core.roles import (
     CUSTOMER,
@@ -130,7 +131,12 @@ class TicketListOpenApi(ListAPIView):
                 qs = list_filter.apply(qs, params[name])
         return qs.order_by("-pk")
 
-    @extend_schema(request=TicketOpenInSerializer, responses={201: TicketOutSerializer})
+    @extend_schema(
+        request=TicketOpenInSerializer,
+        responses={201: TicketOutSerializer},
+        parameters=[idempotency.PARAMETER],
+    )
+    @idempotency.idempotent
     def post(self, request, *args, **kwargs):
         data = TicketOpenInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -295,7 +301,10 @@ class TicketCommentApi(APIView):
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(CommentOutSerializer(page, many=True).data)
 
-    @extend_schema(request=CommentInSerializer, responses={201: TicketOutSerializer})
+    @extend_schema(
+        request=CommentInSerializer, responses={201: TicketOutSerializer}, parameters=[idempotency.PARAMETER]
+    )
+    @idempotency.idempotent
     def post(self, request, reference: str):
         ticket = selectors.get_ticket_for(request.user, reference)
         data = CommentInSerializer(data=request.data)
