@@ -20,6 +20,7 @@ from core import idempotency
 from core.errors import DomainError, NotFound
 from core.i18n import clean_texts
 from core.languages import LANGUAGE_CODES
+from core.localtime import LocalDateTimeField
 from core.pagination import BoundedLimitOffsetPagination
 from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
 from customers.models import Area, EquipmentModel, Service
@@ -121,7 +122,7 @@ class ScopeInputSerializer(serializers.Serializer):
     keywords = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=50, default=list
     )
-    started_at = serializers.DateTimeField(required=False)
+    started_at = LocalDateTimeField(required=False)
     affects_everyone = serializers.BooleanField(
         default=False,
         help_text="Required (true) when no service, area, equipment or keyword is given: "
@@ -135,7 +136,7 @@ class DeclareInputSerializer(ScopeInputSerializer):
     public_message = LocalizedTextField()
     agent_script = LocalizedTextField(required=False, allow_null=True)
     workaround = LocalizedTextField(required=False, allow_null=True)
-    eta = serializers.DateTimeField(required=False, allow_null=True)
+    eta = LocalDateTimeField(required=False, allow_null=True)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000, default="")
     notify_customers = serializers.BooleanField(
         required=False,
@@ -259,7 +260,7 @@ class UpdateInputSerializer(serializers.Serializer):
     message = LocalizedTextField()
     public = serializers.BooleanField(default=True)
     status = _choice([c for c in Incident.Status.choices if c[0] not in INACTIVE_STATUSES], required=False)
-    eta = serializers.DateTimeField(required=False)
+    eta = LocalDateTimeField(required=False)
     reply_to_tickets = serializers.BooleanField(
         default=False,
         help_text="Also post a public update as a public reply on every attached open ticket, "

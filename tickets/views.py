@@ -410,6 +410,7 @@ def my_ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = CustomerReplyForm(request.POST, request.FILES)
     if form.is_valid():
+        was_closed = ticket.status in (Ticket.Status.CLOSED, Ticket.Status.RESOLVED)
         with transaction.atomic():
             event = services.ticket_comment(
                 ticket=ticket, actor=request.user, body=form.cleaned_data["body"], public=True
@@ -417,7 +418,10 @@ def my_ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
             services.attachments_add(
                 ticket=ticket, event=event, uploads=form.cleaned_data["attachments"], actor=request.user
             )
-        messages.success(request, _("Thanks — your message was added to the ticket."))
+        if was_closed and not ticket.merged_into_id:
+            messages.success(request, _("Thanks — your ticket is open again and we will answer."))
+        else:
+            messages.success(request, _("Thanks — your message was added to the ticket."))
     elif "attachments" in form.errors:
         for error in form.errors["attachments"]:
             messages.error(request, error)
