@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.html import escape
@@ -42,10 +43,15 @@ def error_response(request, message: str, *, field: str | None = None, status: i
     return HttpResponse(escape(text), status=status, content_type="text/plain; charset=utf-8")
 
 
+def _is_form(request) -> bool:
+    content_type = request.META.get("CONTENT_TYPE", "").lower()
+    return content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+
+
 class HostileInputMiddleware:
     """Bad input is a 400 naming the field, never a 500, for every view at once.
 
-    - Query parameters (names and values) and the path may not hold NUL or lone surrogates: PostgreSQL
+    - Query parameters and form fields (names and values) and the path may not hold NUL or lone surrogates: PostgreSQL
       refuses them, so every ``?q=`` reader would otherwise 500 on its first query.
     - A body whose Content-Length is over its limit (``core.uploads.body_limit_for``) is a 413 before
       a byte of it is parsed (CSRF's check would otherwise read a form body first); a body too big
@@ -73,6 +79,17 @@ class HostileInputMiddleware:
                 return error_response(
                     request, _("The text contains characters that cannot be stored."), field=name
                 )
+        if request.method == "POST" and _is_form(request):
+            # Django's CharField refuses NUL, but choice and model-choice fields pass it on to a query.
+            try:
+                fields = list(request.POST.lists())
+            except MultiPartParserError:
+                return error_response(request, _("The form data could not be read."))
+            for name, values in fields:
+                if has_unstorable(name) or any(has_unstorable(v) for v in values):
+                    return error_response(
+                        request, _("The text contains characters that cannot be stored."), field=name
+                    )
         return self.get_response(request)
 
     def process_exception(self, request, exc):

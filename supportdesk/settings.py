@@ -251,6 +251,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bodies holding NUL/lone surrogates, and JSON nested too deep, are a 400 at the parser
+    # (supportdesk.parsers), before any serializer or query sees them.
+    "DEFAULT_PARSER_CLASSES": [
+        "supportdesk.parsers.StrictJSONParser",
+        "supportdesk.parsers.StrictFormParser",
+        "supportdesk.parsers.StrictMultiPartParser",
+    ],
     # Every list is paged and bounded (core.pagination): ?limit= at most API_MAX_PAGE_SIZE.
     "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
