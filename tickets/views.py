@@ -400,6 +400,7 @@ def my_ticket(request: HttpRequest, reference: str) -> HttpResponse:
             .select_related("actor")
             .prefetch_related("attachments"),
             "form": CustomerReplyForm(),
+            "customer_view": True,  # the timeline names staff by name, never by login
         },
     )
 
