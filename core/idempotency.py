@@ -22,6 +22,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.http.request import RawPostDataException
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter
@@ -60,7 +61,13 @@ def _key_from(request) -> str | None:
 def _fingerprint(request) -> str:
     digest = hashlib.sha256()
     digest.update(request.method.encode() + b" " + request.path.encode("utf-8", "surrogatepass") + b"\n")
-    digest.update(request.body)
+    try:
+        digest.update(request.body)
+    except RawPostDataException:
+        # A form body already parsed (the hostile-input middleware reads forms): its fields and files.
+        fields = sorted((k, v) for k, vs in request.POST.lists() for v in vs)
+        files = sorted((k, f.name, f.size) for k, fs in request.FILES.lists() for f in fs)
+        digest.update(json.dumps([fields, files], default=str).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 

@@ -163,3 +163,17 @@ def test_concurrent_requests_with_one_key_create_one_ticket(agent, alice):
         w.join()
     assert Ticket.objects.count() == 1
     assert results == [(201, Ticket.objects.get().reference)] * threads
+
+
+def test_a_retried_form_encoded_ticket_open_is_replayed_too(agent, alice):
+    # Form bodies are parsed before the view (the hostile-input middleware reads them): the key's
+    # fingerprint is then taken from the parsed fields.
+    client = api(agent)
+    body = ticket_body(alice)
+    first = client.post("/api/v1/tickets/", body, format="multipart", HTTP_IDEMPOTENCY_KEY="m-1")
+    again = client.post("/api/v1/tickets/", body, format="multipart", HTTP_IDEMPOTENCY_KEY="m-1")
+    other = client.post(
+        "/api/v1/tickets/", {**body, "subject": "x"}, format="multipart", HTTP_IDEMPOTENCY_KEY="m-1"
+    )
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 422)
+    assert Ticket.objects.count() == 1
