@@ -18,7 +18,7 @@ from incidents.models import Incident
 from incidents.services import incident_post_update, incident_resolve
 from tests import factories
 from tickets.models import Ticket, TicketEvent
-from tickets.services import ticket_set_status
+from tickets.services import ticket_comment, ticket_set_status
 
 pytestmark = [pytest.mark.django_db, pytest.mark.core]
 
@@ -121,10 +121,11 @@ def test_the_same_overlap_time_with_an_offset_is_accepted_exactly(ops):
 
 
 @pytest.mark.parametrize("status", [Ticket.Status.CLOSED, Ticket.Status.RESOLVED])
-def test_a_customer_reply_to_a_closed_ticket_reopens_it(client, alice, status):
+def test_a_customer_reply_to_a_closed_ticket_reopens_it(client, alice, status, settings):
     ticket = factories.open_ticket(customer=alice)
     ticket_set_status(ticket=ticket, status=status, actor=alice.user)
     client.force_login(alice.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the texts below in English
     page = client.get(f"/my/tickets/{ticket.reference}/").content.decode()
     assert "re-opens it" in page
     response = client.post(f"/my/tickets/{ticket.reference}/reply/", {"body": "It broke again"}, follow=True)
@@ -145,6 +146,18 @@ def test_a_customer_api_comment_on_a_closed_ticket_reopens_it(alice):
     )
     assert response.status_code == 201
     assert response.json()["status"] == Ticket.Status.OPEN
+
+
+def test_a_customer_reply_to_a_merged_ticket_does_not_reopen_it(alice, agent):
+    from tickets.services import ticket_merge
+
+    kept = factories.open_ticket(customer=alice)
+    duplicate = factories.open_ticket(customer=alice)
+    ticket_merge(ticket=duplicate, into=kept, actor=agent)
+    duplicate.refresh_from_db()
+    ticket_comment(ticket=duplicate, actor=alice.user, body="Hello?", public=True)
+    duplicate.refresh_from_db()
+    assert duplicate.status == Ticket.Status.CLOSED
 
 
 def test_a_staff_note_on_a_closed_ticket_leaves_it_closed(alice, agent):

@@ -106,3 +106,20 @@ def test_a_malformed_content_length_is_no_500(client, agent):
     client.force_login(agent)
     response = client.post("/api/v1/tickets/", "{}", content_type="application/json", CONTENT_LENGTH="abc")
     assert response.status_code < 500
+
+
+def test_a_multipart_body_over_the_total_limit_is_refused_by_its_length(client, alice, settings):
+    settings.REQUEST_MAX_BODY_SIZE = 50_000
+    client.force_login(alice.user)
+    files = {f"f{i}": SimpleUploadedFile(f"{i}.jpg", b"x" * 20_000) for i in range(3)}
+    response = client.post("/my/tickets/new/", _ticket_form(**files))
+    assert response.status_code == 413
+    assert "request body is larger than" in response.content.decode()
+    assert not Ticket.objects.exists()
+
+
+def test_the_transport_limits_sit_above_the_attachment_rules(settings):
+    # A file a little too big, or one too many, must reach the form and get its own error.
+    assert settings.UPLOAD_MAX_FILE_SIZE > settings.ATTACHMENT_MAX_BYTES
+    assert settings.DATA_UPLOAD_MAX_NUMBER_FILES > settings.ATTACHMENT_MAX_COUNT
+    assert settings.REQUEST_MAX_BODY_SIZE >= settings.ATTACHMENT_MAX_BYTES * settings.ATTACHMENT_MAX_COUNT
