@@ -162,3 +162,16 @@ def test_a_next_that_is_no_url_does_not_become_a_view_name(client, ops, alice):
         {"next": "99999999999999999999999"},
     )
     assert response.status_code == 302
+
+
+def test_a_bulk_action_with_a_next_that_is_no_view_name_is_a_redirect_not_a_500(client, agent, alice):
+    ticket = factories.open_ticket(customer=alice)
+    client.force_login(agent)
+    response = client.post(
+        "/desk/queue/bulk/", {"t": str(ticket.pk), "action": "assign-me", "next": "99999999999999999999999"}
+    )
+    assert response.status_code == 302  # a relative URL on this site: harmless
+    evil = client.post(
+        "/desk/queue/bulk/", {"t": str(ticket.pk), "action": "unassign", "next": "https://evil.example/"}
+    )
+    assert evil["Location"] == "/desk/queue/"
