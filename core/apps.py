@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """What every app may use: roles, domain errors, languages, per-language texts. No models."""
+    """What every app may use: roles, domain errors, languages, per-language texts, and
+    the one shared table: idempotency keys (core.models)."""
 
     name = "core"
     verbose_name = "Core"

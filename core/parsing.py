@@ -58,3 +58,23 @@ def clean_text(value: str, *, field: str) -> str:
     if has_unstorable(value):
         raise DomainError(_("The text contains characters that cannot be stored."), field=field)
     return value
+
+
+def first_unstorable(data, *, path: str = "") -> str | None:
+    """The dotted path of the first string (key or value) in parsed JSON that holds NUL or a lone
+    surrogate, or None. Iterative: the depth of the document cannot exhaust the stack here."""
+    stack = [(path, data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if has_unstorable(value):
+                return where or "non_field_errors"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{where}.{key}" if where else str(key)
+                if has_unstorable(str(key)):
+                    return where or "non_field_errors"
+                stack.append((name, item))
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{i}" if where else str(i), item) for i, item in enumerate(value))
+    return None

@@ -16,9 +16,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import idempotency
 from core.errors import DomainError, NotFound
 from core.i18n import clean_texts
 from core.languages import LANGUAGE_CODES
+from core.localtime import LocalDateTimeField
 from core.pagination import BoundedLimitOffsetPagination
 from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
 from customers.models import Area, EquipmentModel, Service
@@ -120,7 +122,7 @@ class ScopeInputSerializer(serializers.Serializer):
     keywords = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=50, default=list
     )
-    started_at = serializers.DateTimeField(required=False)
+    started_at = LocalDateTimeField(required=False)
     affects_everyone = serializers.BooleanField(
         default=False,
         help_text="Required (true) when no service, area, equipment or keyword is given: "
@@ -134,7 +136,7 @@ class DeclareInputSerializer(ScopeInputSerializer):
     public_message = LocalizedTextField()
     agent_script = LocalizedTextField(required=False, allow_null=True)
     workaround = LocalizedTextField(required=False, allow_null=True)
-    eta = serializers.DateTimeField(required=False, allow_null=True)
+    eta = LocalDateTimeField(required=False, allow_null=True)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000, default="")
     notify_customers = serializers.BooleanField(
         required=False,
@@ -258,7 +260,7 @@ class UpdateInputSerializer(serializers.Serializer):
     message = LocalizedTextField()
     public = serializers.BooleanField(default=True)
     status = _choice([c for c in Incident.Status.choices if c[0] not in INACTIVE_STATUSES], required=False)
-    eta = serializers.DateTimeField(required=False)
+    eta = LocalDateTimeField(required=False)
     reply_to_tickets = serializers.BooleanField(
         default=False,
         help_text="Also post a public update as a public reply on every attached open ticket, "
@@ -436,7 +438,12 @@ class IncidentCollectionApi(APIView):
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(IncidentOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=DeclareInputSerializer, responses={201: DeclareOutputSerializer})
+    @extend_schema(
+        request=DeclareInputSerializer,
+        responses={201: DeclareOutputSerializer},
+        parameters=[idempotency.PARAMETER],
+    )
+    @idempotency.idempotent
     def post(self, request):
         body = DeclareInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -493,7 +500,12 @@ class IncidentDetailApi(APIView):
 class IncidentPostUpdateApi(APIView):
     permission_classes = [HasRole.of(*OPS_ROLES)]
 
-    @extend_schema(request=UpdateInputSerializer, responses={201: PostedUpdateOutputSerializer})
+    @extend_schema(
+        request=UpdateInputSerializer,
+        responses={201: PostedUpdateOutputSerializer},
+        parameters=[idempotency.PARAMETER],
+    )
+    @idempotency.idempotent
     def post(self, request, pk: int):
         incident = _incident(pk)
         body = UpdateInputSerializer(data=request.data)

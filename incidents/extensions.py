@@ -38,6 +38,18 @@ class LinkedIncidentSerializer(serializers.Serializer):
     origin = serializers.CharField()
 
 
+class CustomerLinkedIncidentSerializer(serializers.Serializer):
+    """An incident a ticket is attached to, as its customer sees it through the API: what the status
+    page shows (title, kind, status, public message, ETA), not how it was matched."""
+
+    id = serializers.IntegerField(source="incident.id")
+    title = serializers.CharField(source="incident.title")
+    kind = serializers.CharField(source="incident.kind")
+    status = serializers.CharField(source="incident.status")
+    public_message = serializers.JSONField(source="incident.public_message")
+    eta = serializers.DateTimeField(source="incident.eta")
+
+
 def _flag_explained_by_active_incident(qs: QuerySet) -> QuerySet:
     """Queue rows: ``has_incident`` when an active incident is attached (one EXISTS per row)."""
     attached_active = IncidentTicketLink.objects.filter(
@@ -151,6 +163,9 @@ def register() -> None:
         )
     )
     extensions.payload_fields["incidents"] = lambda: LinkedIncidentSerializer(
+        source=ATTACHED_LINKS, many=True, read_only=True
+    )
+    extensions.customer_payload_fields["incidents"] = lambda: CustomerLinkedIncidentSerializer(
         source=ATTACHED_LINKS, many=True, read_only=True
     )
     extensions.list_filters["incident"] = ListFilter(

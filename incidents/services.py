@@ -318,6 +318,10 @@ def incident_post_update(
         raise DomainError(_("This incident was withdrawn."), field="status")
     if status is not None and not incident.is_active:
         raise DomainError(_("This incident is resolved."), field="status")
+    if eta is not None and not incident.is_active:
+        raise DomainError(
+            _("This incident is resolved: its expected fix time can no longer change."), field="eta"
+        )
     now = timezone.now()
     update = IncidentUpdate.objects.create(
         incident=incident, public=public, message=texts, status=status or "", author=actor, created_at=now

@@ -12,7 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,6 +20,7 @@ from core.errors import DomainError
 from core.i18n import text_in
 from core.languages import LANGUAGE_CODES
 from core.parsing import parse_int
+from core.redirects import redirect_back
 from core.roles import ADMIN, OPS, STAFF_ROLES, has_role, role_required
 from customers.models import Customer
 from incidents import selectors, services
@@ -57,10 +57,7 @@ def _int(value) -> int:
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(fallback)
+    return redirect_back(request, request.POST.get("next", ""), fallback)
 
 
 def _changed(request: HttpRequest, fallback: str) -> HttpResponse:

@@ -25,8 +25,9 @@ def fan_out_alert(alert_id: int) -> bool:
 
 @shared_task(ignore_result=True)
 def fan_out_alerts(alert_ids: list[int]) -> int:
-    """Push a batch of alerts; each is idempotent on its own, so a retried batch re-sends nothing."""
-    return sum(services.alert_push(alert_id) for alert_id in alert_ids)
+    """Push a batch of alerts in one query, one event loop and one UPDATE (``services.alerts_push``);
+    already-pushed ones are skipped, so a retried batch re-sends nothing."""
+    return services.alerts_push(alert_ids)
 
 
 @shared_task(ignore_result=True)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import Conflict, DomainError, Forbidden, NotFound, Stale
+from core.idempotency import KeyReused
+from core.uploads import oversize_error
 
 # Each domain error class's HTTP status; a subclass not listed takes its nearest listed base's.
 STATUS_FOR_ERROR = {
+    KeyReused: status.HTTP_422_UNPROCESSABLE_ENTITY,
     NotFound: status.HTTP_404_NOT_FOUND,
     Stale: status.HTTP_412_PRECONDITION_FAILED,
     Forbidden: status.HTTP_403_FORBIDDEN,
@@ -33,12 +33,9 @@ def exception_handler(exc, context):
         if isinstance(exc, Stale):
             body["changes"] = exc.changes
         return Response(body, status=status_for(exc))
-    if isinstance(exc, RequestDataTooBig):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return Response(
-            {"error": _("The request body is larger than %(limit)d bytes.") % {"limit": limit}, "fields": {}},
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
+    if refused := oversize_error(exc):
+        code, message = refused
+        return Response({"error": message, "fields": {}}, status=code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     response = drf_exception_handler(exc, context)

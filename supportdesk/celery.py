@@ -19,6 +19,7 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
 
     sender.conf.beat_schedule = {
         "heartbeat": {"task": "supportdesk.tasks.heartbeat", "schedule": settings.HEARTBEAT_INTERVAL},
+        "idempotency-keys-purge": {"task": "supportdesk.tasks.purge_idempotency_keys", "schedule": 3600.0},
         "sla-breaches": {"task": "tickets.tasks.mark_sla_breaches", "schedule": 60.0},
         "alerts-sweep": {"task": "notifications.tasks.sweep_pending_alerts", "schedule": 20.0},
         # Retries with backoff and the rows of killed workers: due rows in the outbox get a sender.

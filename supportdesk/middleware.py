@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.html import escape
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from core.errors import DomainError
 from core.languages import SESSION_LANGUAGE_KEY
 from core.parsing import has_unstorable
+from core.uploads import BodyTooBig, body_limit_for, oversize_error
 from supportdesk.api import status_for
 
 logger = logging.getLogger("django.request")
@@ -41,11 +43,19 @@ def error_response(request, message: str, *, field: str | None = None, status: i
     return HttpResponse(escape(text), status=status, content_type="text/plain; charset=utf-8")
 
 
+def _is_form(request) -> bool:
+    content_type = request.META.get("CONTENT_TYPE", "").lower()
+    return content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+
+
 class HostileInputMiddleware:
     """Bad input is a 400 naming the field, never a 500, for every view at once.
 
-    - Query parameters (names and values) and the path may not hold NUL or lone surrogates: PostgreSQL
+    - Query parameters and form fields (names and values) and the path may not hold NUL or lone surrogates: PostgreSQL
       refuses them, so every ``?q=`` reader would otherwise 500 on its first query.
+    - A body whose Content-Length is over its limit (``core.uploads.body_limit_for``) is a 413 before
+      a byte of it is parsed (CSRF's check would otherwise read a form body first); a body too big
+      or with too many parts found while parsing is a 413/400 too (``core.uploads.oversize_error``).
     - A ``DomainError`` escaping a view (``core.parsing.parse_int`` on a cursor, say) is a 400.
     - Any other exception under ``/api/`` is a JSON 500 in the same shape (and logged), not HTML.
     """
@@ -56,14 +66,36 @@ class HostileInputMiddleware:
     def __call__(self, request):
         if has_unstorable(request.path):
             return error_response(request, _("The address contains characters that cannot be used."))
+        limit = body_limit_for(request.META)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads a malformed Content-Length as no body, and so do we
+        if length > limit:
+            status, message = oversize_error(BodyTooBig(limit))
+            return error_response(request, message, status=status)
         for name, values in request.GET.lists():
             if has_unstorable(name) or any(has_unstorable(v) for v in values):
                 return error_response(
                     request, _("The text contains characters that cannot be stored."), field=name
                 )
+        if request.method == "POST" and _is_form(request):
+            # Django's CharField refuses NUL, but choice and model-choice fields pass it on to a query.
+            try:
+                fields = list(request.POST.lists())
+            except MultiPartParserError:
+                return error_response(request, _("The form data could not be read."))
+            for name, values in fields:
+                if has_unstorable(name) or any(has_unstorable(v) for v in values):
+                    return error_response(
+                        request, _("The text contains characters that cannot be stored."), field=name
+                    )
         return self.get_response(request)
 
     def process_exception(self, request, exc):
+        if refused := oversize_error(exc):
+            status, message = refused
+            return error_response(request, message, status=status)
         if isinstance(exc, DomainError):
             return error_response(request, exc.message, field=exc.field, status=status_for(exc))
         if is_api(request) and not isinstance(exc, Http404 | PermissionDenied):

@@ -251,6 +251,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bodies holding NUL/lone surrogates, and JSON nested too deep, are a 400 at the parser
+    # (supportdesk.parsers), before any serializer or query sees them.
+    "DEFAULT_PARSER_CLASSES": [
+        "supportdesk.parsers.StrictJSONParser",
+        "supportdesk.parsers.StrictFormParser",
+        "supportdesk.parsers.StrictMultiPartParser",
+    ],
     # Every list is paged and bounded (core.pagination): ?limit= at most API_MAX_PAGE_SIZE.
     "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -270,8 +277,21 @@ SPECTACULAR_SETTINGS = {
 # every row it skips; clients that need more use filters). Read by core.pagination.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
 API_MAX_OFFSET = env.int("API_MAX_OFFSET", default=100_000)
-# Bodies larger than this are refused before parsing (JSON API and forms alike).
+# Bodies larger than this are refused before parsing (JSON API and forms alike). Django does not
+# count file parts of a multipart body here, hence the two limits below.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# Files larger than this are spooled to disk instead of memory while a request is parsed.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Our forms have a dozen fields; Django's default (1,000) lets a single request make the parser build
+# thousands of objects. More is a 400. (Files: DATA_UPLOAD_MAX_NUMBER_FILES, with the attachments.)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=200)
+# Seconds an Idempotency-Key and its stored response are kept (core.idempotency; purged by beat).
+IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 3600)
 
 # --- Proxies and sign-in throttling ----------------------------------------------------------
 
@@ -367,6 +387,17 @@ MEDIA_URL = "/media/"  # never routed; FileField wants one
 # with a note on the ticket for e-mail, nothing else of the message lost.
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 ATTACHMENT_MAX_COUNT = env.int("ATTACHMENT_MAX_COUNT", default=10)
+# The transport's limits, above the attachment rules so that a file a little too big or one too many
+# still reaches the form and gets its friendly error, while a hostile body is cut off early
+# (core.uploads; 413/400 in the error contract):
+# - a whole multipart body, files included, refused by its Content-Length before anything is read;
+REQUEST_MAX_BODY_SIZE = env.int(
+    "REQUEST_MAX_BODY_SIZE", default=ATTACHMENT_MAX_BYTES * ATTACHMENT_MAX_COUNT + DATA_UPLOAD_MAX_MEMORY_SIZE
+)
+# - one file part, stopped while it is parsed (also when the client sent no Content-Length);
+UPLOAD_MAX_FILE_SIZE = env.int("UPLOAD_MAX_FILE_SIZE", default=ATTACHMENT_MAX_BYTES + 5 * 1024 * 1024)
+# - file parts in one request (Django's default is 100).
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=2 * ATTACHMENT_MAX_COUNT)
 # What is kept, by the type the bytes are (sniffed, not the sender's label). Executables, scripts,
 # HTML and SVG are never on this list by default: they are what a forged "invoice.pdf" would be.
 ATTACHMENT_ALLOWED_TYPES = env.list(

@@ -28,5 +28,6 @@ urlpatterns = [
 ]
 
 # The API's error shape for errors no view handles (unknown /api/ URLs, exceptions in middleware).
+handler400 = "supportdesk.views.bad_request"
 handler404 = "supportdesk.views.not_found"
 handler500 = "supportdesk.views.server_error"

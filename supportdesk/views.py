@@ -9,7 +9,9 @@ from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 
 from core.roles import ADMIN, AGENT, CUSTOMER, OPS, TECH, is_staff_member, roles_of
+from core.uploads import oversize_error
 from supportdesk import health
+from supportdesk.middleware import error_response
 
 # Where each role lands after login, first match wins (the composition root knows every app's URLs).
 HOME_BY_ROLE = (
@@ -60,6 +62,13 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"error": _("Not found."), "fields": {}}, status=404)
     return page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    """400 for what Django refuses outside any view (a form body too big, too many fields, found by
+    CSRF's read of request.POST): 413/400 with the reason, JSON under /api/, a short page elsewhere."""
+    status, message = oversize_error(exception) or (400, _("Bad request."))
+    return error_response(request, message, status=status)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

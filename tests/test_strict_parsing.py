@@ -142,3 +142,36 @@ def test_an_unhandled_api_error_is_a_json_500_without_its_text(client):
     assert response.status_code == 500
     assert response.json() == {"error": "Internal server error.", "fields": {}}
     assert "postgres" not in response.content.decode()
+
+
+def test_nul_in_a_form_field_of_a_page_is_a_400_naming_the_field(client, ops):
+    # Django's CharField refuses NUL, its choice fields do not: the scope pickers would query with it.
+    client.force_login(ops)
+    response = client.post("/ops/incidents/new/", {"title": "t", "services": "email\x00"})
+    assert response.status_code == 400
+    assert "services" in response.content.decode()
+
+
+def test_a_next_that_is_no_url_does_not_become_a_view_name(client, ops, alice):
+    # redirect("99999") would try to reverse "99999" as a view name and fail with a 500.
+    ticket = factories.open_ticket(customer=alice)
+    incident = factories.declare_incident(actor=ops).incident
+    client.force_login(ops)
+    response = client.post(
+        f"/ops/incidents/{incident.pk}/tickets/{ticket.reference}/detach/",
+        {"next": "99999999999999999999999"},
+    )
+    assert response.status_code == 302
+
+
+def test_a_bulk_action_with_a_next_that_is_no_view_name_is_a_redirect_not_a_500(client, agent, alice):
+    ticket = factories.open_ticket(customer=alice)
+    client.force_login(agent)
+    response = client.post(
+        "/desk/queue/bulk/", {"t": str(ticket.pk), "action": "assign-me", "next": "99999999999999999999999"}
+    )
+    assert response.status_code == 302  # a relative URL on this site: harmless
+    evil = client.post(
+        "/desk/queue/bulk/", {"t": str(ticket.pk), "action": "unassign", "next": "https://evil.example/"}
+    )
+    assert evil["Location"] == "/desk/queue/"

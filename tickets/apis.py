@@ -12,6 +12,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import idempotency
 from core.errors import DomainError, Forbidden
 from core.roles import (
     CUSTOMER,
@@ -70,14 +71,45 @@ class TicketOutSerializer(serializers.ModelSerializer):
         return fields
 
 
+# What only staff see of a ticket: who works on it, where and how urgently, and how it was classified.
+STAFF_ONLY_FIELDS = (
+    "service_source",
+    "priority",
+    "queue",
+    "assignee",
+    "sla_due_at",
+    "keep_open",
+    "needs_attention",
+)
+
+
+class CustomerTicketOutSerializer(TicketOutSerializer):
+    """A ticket as its customer sees it through the API: no staff-only fields, and of the higher
+    apps' fields only those registered for customers (``extensions.customer_payload_fields``)."""
+
+    class Meta(TicketOutSerializer.Meta):
+        fields = [f for f in TicketOutSerializer.Meta.fields if f not in STAFF_ONLY_FIELDS]
+
+    def get_fields(self):
+        fields = serializers.ModelSerializer.get_fields(self)
+        for name, make_field in extensions.customer_payload_fields.items():
+            fields[name] = make_field()
+        return fields
+
+
+def ticket_serializer_for(user) -> type[TicketOutSerializer]:
+    return TicketOutSerializer if is_staff_member(user) else CustomerTicketOutSerializer
+
+
 def tickets_for_payload():
     """Tickets with what their API payload reads, in a constant number of queries per page."""
     qs = Ticket.objects.select_related("customer", "service", "area", "equipment", "assignee")
     return extensions.prefetch_payload(qs)
 
 
-def ticket_out(ticket: Ticket) -> dict:
-    return TicketOutSerializer(tickets_for_payload().get(pk=ticket.pk)).data
+def ticket_out(ticket: Ticket, user) -> dict:
+    """The ticket's payload as ``user`` may see it (staff: everything; its customer: their view)."""
+    return ticket_serializer_for(user)(tickets_for_payload().get(pk=ticket.pk)).data
 
 
 class TicketOpenInSerializer(serializers.Serializer):
@@ -98,6 +130,13 @@ class TicketOpenInSerializer(serializers.Serializer):
     # Omitted: a confirmation e-mail for tickets the customer wrote (web, API, e-mail), none for phone/chat.
     notify_customer = serializers.BooleanField(required=False, allow_null=True, default=None)
 
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None and not is_staff_member(user):
+            # A customer's own subscriptions only: another customer's id reads exactly like a missing
+            # one ("object does not exist"), so ids cannot be probed.
+            self.fields["subscription"].queryset = Subscription.objects.filter(customer__user=user)
+
 
 class TicketListOpenApi(ListAPIView):
     """GET: staff list tickets (``?status=&queue=&incident=``), customers their own.
@@ -116,6 +155,9 @@ class TicketListOpenApi(ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
+    def get_serializer_class(self):
+        return ticket_serializer_for(self.request.user)
+
     def get_queryset(self):
         qs = tickets_for_payload()
         if not is_staff_member(self.request.user):
@@ -130,9 +172,14 @@ class TicketListOpenApi(ListAPIView):
                 qs = list_filter.apply(qs, params[name])
         return qs.order_by("-pk")
 
-    @extend_schema(request=TicketOpenInSerializer, responses={201: TicketOutSerializer})
+    @extend_schema(
+        request=TicketOpenInSerializer,
+        responses={201: TicketOutSerializer},
+        parameters=[idempotency.PARAMETER],
+    )
+    @idempotency.idempotent
     def post(self, request, *args, **kwargs):
-        data = TicketOpenInSerializer(data=request.data)
+        data = TicketOpenInSerializer(data=request.data, user=request.user)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         customer = fields.pop("customer", None)
@@ -144,7 +191,7 @@ class TicketListOpenApi(ListAPIView):
         if customer is None:
             raise DomainError(_("This field is required."), field="customer")
         ticket = services.ticket_open(customer=customer, actor=request.user, **fields)
-        return Response(ticket_out(ticket), status=status.HTTP_201_CREATED)
+        return Response(ticket_out(ticket, request.user), status=status.HTTP_201_CREATED)
 
 
 class TicketPatchInSerializer(serializers.Serializer):
@@ -195,7 +242,7 @@ class TicketDetailApi(APIView):
     @extend_schema(responses=TicketOutSerializer)
     def get(self, request, reference: str):
         ticket = selectors.get_ticket_for(request.user, reference)
-        return _with_etag(Response(ticket_out(ticket)), ticket)
+        return _with_etag(Response(ticket_out(ticket, request.user)), ticket)
 
     @extend_schema(
         request=TicketPatchInSerializer,
@@ -232,7 +279,7 @@ class TicketDetailApi(APIView):
                 services.ticket_set_keep_open(
                     ticket=ticket, keep_open=changes["keep_open"], actor=request.user
                 )
-        return _with_etag(Response(ticket_out(ticket)), ticket)
+        return _with_etag(Response(ticket_out(ticket, request.user)), ticket)
 
 
 class CommentInSerializer(serializers.Serializer):
@@ -254,6 +301,10 @@ class CommentOutSerializer(serializers.ModelSerializer):
     def get_author(self, event: TicketEvent) -> str | None:
         if event.actor is None:
             return None
+        viewer = self.context.get("viewer")
+        if viewer is not None and not is_staff_member(viewer) and event.actor_id != viewer.pk:
+            # A customer sees who answered by name, never a staff login name.
+            return event.actor.get_full_name() or _("Customer service")
         return event.actor.get_full_name() or event.actor.get_username()
 
     def get_incident(self, event: TicketEvent) -> int | None:
@@ -293,15 +344,20 @@ class TicketCommentApi(APIView):
             events = events.filter(kind__in=self.CUSTOMER_KINDS, public=True)
         paginator = ConversationPagination()
         page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response(CommentOutSerializer(page, many=True).data)
+        return paginator.get_paginated_response(
+            CommentOutSerializer(page, many=True, context={"viewer": request.user}).data
+        )
 
-    @extend_schema(request=CommentInSerializer, responses={201: TicketOutSerializer})
+    @extend_schema(
+        request=CommentInSerializer, responses={201: TicketOutSerializer}, parameters=[idempotency.PARAMETER]
+    )
+    @idempotency.idempotent
     def post(self, request, reference: str):
         ticket = selectors.get_ticket_for(request.user, reference)
         data = CommentInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.ticket_comment(ticket=ticket, actor=request.user, **data.validated_data)
-        return Response(ticket_out(ticket), status=status.HTTP_201_CREATED)
+        return Response(ticket_out(ticket, request.user), status=status.HTTP_201_CREATED)
 
 
 class EscalateInSerializer(serializers.Serializer):
@@ -321,7 +377,7 @@ class TicketEscalateApi(APIView):
         data = EscalateInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.ticket_escalate(ticket=ticket, actor=request.user, **data.validated_data)
-        return Response(ticket_out(ticket))
+        return Response(ticket_out(ticket, request.user))
 
 
 class MergeInSerializer(serializers.Serializer):
@@ -345,7 +401,7 @@ class TicketMergeApi(APIView):
         data.is_valid(raise_exception=True)
         into = selectors.get_ticket_for(request.user, data.validated_data["into"])
         kept = services.ticket_merge(ticket=ticket, into=into, actor=request.user, version=_if_match(request))
-        return _with_etag(Response(ticket_out(kept)), kept)
+        return _with_etag(Response(ticket_out(kept, request.user)), kept)
 
 
 class BulkInSerializer(serializers.Serializer):

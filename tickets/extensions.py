@@ -9,6 +9,8 @@ the tickets pages and API still work, they just show nothing of the higher app.
   annotation each, so the page's query count does not grow with its size).
 - ``payload_fields``: extra read-only fields of the ticket API's output, ``name -> field factory``;
   ``payload_prefetches`` are applied to the ticket querysets those fields read.
+  ``customer_payload_fields``: the same for the customer's view of their ticket (only what a
+  customer may see; a name missing here is left out of the customer's payload).
 - ``list_filters``: extra ``?name=value`` filters of the ticket list API, with their OpenAPI parameter.
 - ``queue_filters``: extra filters of the agent's queue page (``?name=value``), with a label and
   the choices the page offers; ``apply(qs, value)`` narrows the queryset (one condition, no join
@@ -67,6 +69,7 @@ class QueueFilter:
 class TicketExtensions:
     queue_annotations: list[Callable[[QuerySet], QuerySet]] = field(default_factory=list)
     payload_fields: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    customer_payload_fields: dict[str, Callable[[], Any]] = field(default_factory=dict)
     payload_prefetches: list[Prefetch] = field(default_factory=list)
     list_filters: dict[str, ListFilter] = field(default_factory=dict)
     queue_filters: dict[str, QueueFilter] = field(default_factory=dict)

@@ -557,7 +557,7 @@ def ticket_comment(
     *, ticket: Ticket, actor, body: str, public: bool, data: dict | None = None
 ) -> TicketEvent:
     """Add a reply (public) or an internal note. A staff reply to a new ticket opens it; a customer's
-    message to a ticket waiting for them puts it back in the queue. Sends ``ticket_commented`` (a
+    message to a ticket waiting for them, resolved or closed, re-opens it (back in the queue). Sends ``ticket_commented`` (a
     public staff reply is e-mailed to the customer by the notifications app)."""
     body = body.strip()
     if not body:
@@ -575,7 +575,13 @@ def ticket_comment(
     new_status = None
     if by_staff and public and ticket.status == Ticket.Status.NEW:
         new_status = Ticket.Status.OPEN
-    elif not by_staff and ticket.status in (Ticket.Status.PENDING_CUSTOMER, Ticket.Status.RESOLVED):
+    elif (
+        not by_staff
+        and ticket.merged_into_id is None  # a merged ticket stays closed: the other one is the live one
+        and ticket.status in (Ticket.Status.PENDING_CUSTOMER, Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
+    ):
+        # A customer writing to a resolved or closed ticket is not done: it goes back to the queue
+        # rather than being stored where nobody looks (DESIGN: written intake is first-class).
         new_status = Ticket.Status.OPEN
     if new_status:
         _set_status(ticket, new_status, actor, now)

@@ -10,13 +10,13 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError
 from core.parsing import parse_int
+from core.redirects import redirect_back
 from core.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, is_staff_member, role_required
 from customers.models import Customer
 from tickets import macros, selectors, services
@@ -104,9 +104,6 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
     """The tickets ticked in a queue (``t``, ids), with one ``action``: assign-me, unassign, or a
     status (services.BULK_STATUSES). One set-based write, a timeline entry on every ticket; then
     back to the queue (``next``, same site only) with how many changed."""
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = reverse("tickets:queue")
     action = request.POST.get("action", "")
     with _refusals_shown(request):
         ids = [parse_int(value, field="t") for value in request.POST.getlist("t")]
@@ -122,7 +119,7 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
         messages.success(
             request, ngettext("%(n)d ticket changed.", "%(n)d tickets changed.", changed) % {"n": changed}
         )
-    return redirect(back)
+    return redirect_back(request, request.POST.get("next", ""), reverse("tickets:queue"))
 
 
 @require_GET
@@ -400,6 +397,7 @@ def my_ticket(request: HttpRequest, reference: str) -> HttpResponse:
             .select_related("actor")
             .prefetch_related("attachments"),
             "form": CustomerReplyForm(),
+            "customer_view": True,  # the timeline names staff by name, never by login
         },
     )
 
@@ -410,6 +408,7 @@ def my_ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = CustomerReplyForm(request.POST, request.FILES)
     if form.is_valid():
+        was_closed = ticket.status in (Ticket.Status.CLOSED, Ticket.Status.RESOLVED)
         with transaction.atomic():
             event = services.ticket_comment(
                 ticket=ticket, actor=request.user, body=form.cleaned_data["body"], public=True
@@ -417,7 +416,10 @@ def my_ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
             services.attachments_add(
                 ticket=ticket, event=event, uploads=form.cleaned_data["attachments"], actor=request.user
             )
-        messages.success(request, _("Thanks — your message was added to the ticket."))
+        if was_closed and not ticket.merged_into_id:
+            messages.success(request, _("Thanks — your ticket is open again and we will answer."))
+        else:
+            messages.success(request, _("Thanks — your message was added to the ticket."))
     elif "attachments" in form.errors:
         for error in form.errors["attachments"]:
             messages.error(request, error)

@@ -142,3 +142,27 @@ def test_the_sweep_is_scheduled_and_both_fan_out_tasks_are_registered():
     schedule = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert "notifications.tasks.sweep_pending_alerts" in schedule
     assert {"notifications.tasks.fan_out_alert", "notifications.tasks.fan_out_alerts"} <= set(app.tasks)
+
+
+def test_a_batch_is_loaded_sent_and_marked_in_a_constant_number_of_queries(
+    ops, agent, tech, django_assert_num_queries
+):
+    from notifications.models import Alert as AlertModel
+
+    incident = declare(actor=ops)
+    AlertModel.objects.update(pushed_at=timezone.now())
+    annas, tomas = Inbox(f"alerts.user.{agent.pk}"), Inbox(f"alerts.user.{tech.pk}")
+    alerts = AlertModel.objects.bulk_create(
+        [
+            AlertModel(kind="ticket-matched", incident=incident, recipient=agent if n % 2 else tech)
+            for n in range(40)
+        ]
+    )
+    ids = [a.pk for a in alerts]
+    with django_assert_num_queries(2):  # one SELECT, one UPDATE, whatever the batch size
+        assert services.alerts_push(ids) == 40
+    assert sorted(e["alert"]["id"] for e in annas.drain(timeout=0.5)) == ids[1::2]
+    assert sorted(e["alert"]["id"] for e in tomas.drain(timeout=0.5)) == ids[0::2]
+    assert services.alerts_push(ids) == 0  # a retried batch sends nothing again
+    annas.close()
+    tomas.close()

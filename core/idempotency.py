@@ -1,0 +1,135 @@
+"""``Idempotency-Key`` on the API's create endpoints (DESIGN.md: "creates accept an Idempotency-Key").
+
+A client that may retry a POST (a timeout, a double submit) sends a key it chose, unique per
+operation. The first request with that key runs; every later one with the same key and the same
+request (method, path, body) gets the first one's status and body again, with
+``Idempotent-Replayed: true``, and creates nothing. The same key with a different request is a 422.
+
+Race-safe: the key row is inserted in the transaction that does the work. A concurrent request
+with the same key blocks on the unique constraint until that transaction ends; if it committed, the
+waiter replays its response; if it rolled back (an error), the waiter runs as if first. Only success
+(2xx) is stored: a refused request (4xx) rolls back with its key, so the client may fix the body
+and retry with the same key. Keys are per user and kept for ``IDEMPOTENCY_KEY_TTL`` seconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.http.request import RawPostDataException
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.response import Response
+
+from core.errors import DomainError
+from core.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+# Add to an endpoint's ``extend_schema(parameters=[...])`` so the OpenAPI document shows the header.
+PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="A key you choose per operation (1–255 printable ASCII characters). Retrying with the "
+    "same key and body replays the first response instead of creating again; kept for a day.",
+)
+
+
+class KeyReused(DomainError):
+    """The key was used before for a different request."""
+
+
+def _key_from(request) -> str | None:
+    raw = request.headers.get(HEADER)
+    if raw is None:
+        return None
+    if not 1 <= len(raw) <= MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in raw):
+        raise DomainError(_("The Idempotency-Key must be 1–255 printable ASCII characters."), field=HEADER)
+    return raw
+
+
+def _fingerprint(request) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode() + b" " + request.path.encode("utf-8", "surrogatepass") + b"\n")
+    try:
+        digest.update(request.body)
+    except RawPostDataException:
+        # A form body already parsed (the hostile-input middleware reads forms): its fields and files.
+        fields = sorted((k, v) for k, vs in request.POST.lists() for v in vs)
+        files = sorted((k, f.name, f.size) for k, fs in request.FILES.lists() for f in fs)
+        digest.update(json.dumps([fields, files], default=str).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _replay(row: IdempotencyKey) -> Response:
+    response = Response(row.response, status=row.status_code)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _claim(*, user, key: str, fingerprint: str, request) -> IdempotencyKey | None:
+    """Insert the key row, or return the finished row another request stored (None: ours to run).
+    Must run inside the caller's transaction; blocks while another transaction holds the same key."""
+    now = timezone.now()
+    IdempotencyKey.objects.filter(user=user, key=key, expires_at__lte=now).delete()
+    try:
+        with transaction.atomic():
+            IdempotencyKey.objects.create(
+                user=user,
+                key=key,
+                fingerprint=fingerprint,
+                method=request.method,
+                path=request.path[:2000],
+                created_at=now,
+                expires_at=now + timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL),
+            )
+        return None
+    except IntegrityError:
+        return IdempotencyKey.objects.get(user=user, key=key)
+
+
+def idempotent(method):
+    """Decorate an APIView's ``post``: honour ``Idempotency-Key`` as the module docstring says.
+    Read ``request.body`` first, before DRF parses the stream."""
+
+    @functools.wraps(method)
+    def wrapper(view, request, *args, **kwargs):
+        key = _key_from(request)
+        if key is None:
+            return method(view, request, *args, **kwargs)
+        fingerprint = _fingerprint(request)
+        with transaction.atomic():
+            stored = _claim(user=request.user, key=key, fingerprint=fingerprint, request=request)
+            if stored is not None:
+                if stored.fingerprint != fingerprint:
+                    raise KeyReused(
+                        _("This Idempotency-Key was already used for a different request."), field=HEADER
+                    )
+                return _replay(stored)
+            response = method(view, request, *args, **kwargs)
+            if not 200 <= response.status_code < 300:
+                transaction.set_rollback(True)  # nothing stored: the client may fix it and retry
+                return response
+            IdempotencyKey.objects.filter(user=request.user, key=key).update(
+                status_code=response.status_code,
+                response=json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)),
+            )
+            return response
+
+    return wrapper
+
+
+def purge_expired(*, now=None) -> int:
+    """Delete expired keys (a beat task calls this); returns how many."""
+    deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted
