@@ -22,6 +22,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.http import HttpResponseRedirect
 from django.http.request import RawPostDataException
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -123,6 +124,41 @@ def idempotent(method):
             IdempotencyKey.objects.filter(user=request.user, key=key).update(
                 status_code=response.status_code,
                 response=json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)),
+            )
+            return response
+
+    return wrapper
+
+
+# --- page forms ----------------------------------------------------------------------------------
+# A form rendered with ``{% form_token %}`` carries a one-time token; a view decorated with
+# ``once_per_form`` runs once per token: a double click or a browser retry of the same submission is
+# sent where the first one went, instead of opening a second ticket or declaring twice.
+FORM_TOKEN_FIELD = "form_token"
+
+
+def once_per_form(view):
+    """Decorate a page view that POSTs a form: the first request with a token runs (in a transaction
+    with the token's row); a repeat with the same token is redirected where the first one was. A
+    refused first try (not a redirect) stores nothing, so the corrected form may reuse the token.
+    Without a token (an old page, a script) the view simply runs."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        token = request.POST.get(FORM_TOKEN_FIELD, "")
+        if request.method != "POST" or not token or not request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        key = f"form:{token[:200]}"
+        with transaction.atomic():
+            stored = _claim(user=request.user, key=key, fingerprint="form", request=request)
+            if stored is not None:
+                return HttpResponseRedirect(stored.response or request.path)
+            response = view(request, *args, **kwargs)
+            if response.status_code not in (301, 302, 303):
+                transaction.set_rollback(True)
+                return response
+            IdempotencyKey.objects.filter(user=request.user, key=key).update(
+                status_code=response.status_code, response=response["Location"]
             )
             return response
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import DomainError
 from core.i18n import text_in
+from core.idempotency import once_per_form
 from core.languages import LANGUAGE_CODES
 from core.parsing import parse_int
 from core.redirects import redirect_back
@@ -113,6 +114,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @role_required(*OPS_ROLES)
+@once_per_form
 def incident_declare(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = DeclareForm(request.POST)

@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError
+from core.idempotency import once_per_form
 from core.parsing import parse_int
 from core.redirects import redirect_back
 from core.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, is_staff_member, role_required
@@ -203,6 +204,7 @@ def _refusals_shown(request: HttpRequest):
 
 @require_POST
 @role_required(*STAFF_ROLES)
+@once_per_form
 def ticket_comment(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = CommentForm(request.POST)
@@ -319,6 +321,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @role_required(*STAFF_ROLES)
+@once_per_form
 def staff_open_ticket(request: HttpRequest, number: str) -> HttpResponse:
     customer = get_object_or_404(Customer, number=number)
     form = StaffTicketForm(request.POST, customer=customer)
@@ -355,6 +358,7 @@ def my_tickets(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @role_required(CUSTOMER)
+@once_per_form
 def new_ticket(request: HttpRequest) -> HttpResponse:
     customer = selectors.customer_for(request.user)
     form = CustomerTicketForm(request.POST or None, request.FILES or None, customer=customer)
@@ -404,6 +408,7 @@ def my_ticket(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @role_required(CUSTOMER)
+@once_per_form
 def my_ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = CustomerReplyForm(request.POST, request.FILES)
