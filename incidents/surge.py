@@ -1,0 +1,564 @@
+"""Spot the outage nobody has declared yet: surges of similar tickets become proposed incidents.
+
+The method, in one sentence for ops
+-----------------------------------
+*A cell is proposed when its technical tickets of the last 15 minutes would arise with probability
+below 1 in 1,000 if it were a normal day — counting as normal the same hour of the week averaged
+over the last 4 weeks, and never less than half a ticket per 15 minutes* (a one-sided Poisson upper
+tail test, p < ``SURGE_P_VALUE``, with a baseline floor ``SURGE_BASELINE_FLOOR``).
+
+Why Poisson: tickets from many independent customers are the textbook Poisson process; its tail needs
+no tuning beyond the false-alarm rate, it reads as "this many would happen by chance once in 1,000
+quarter-hours", and the floor turns "two tickets in a quiet postcode" into "it takes five". An EWMA
+needs a smoothing constant and a threshold in standard deviations that mean little to ops at counts
+of 0–5, where the normal approximation behind them fails. Cf. Kulldorff's space-time scan statistic
+(Kulldorff 2001, "Prospective time periodic geographical disease surveillance using a scan
+statistic", J. R. Stat. Soc. A 164), whose Poisson model per cylinder this simplifies to a fixed grid
+of cells; and the CDC's EARS C-methods, which compare a day with a baseline of past days.
+
+Cells
+-----
+Recent *open technical* tickets (billing or sales mail after a mailing is not an outage), with a
+service, not attached to an active incident and not counted in an open (or recently dismissed)
+proposal, are counted per service × area at three levels of the tree — region, municipality,
+postcode (or exchange: the leaf) — and per service × equipment model. The area levels come from
+``Area.path`` (``country/region/municipality/leaf/``): the n-th segment of a ticket's area path is
+its ancestor of depth n-1, so grouping is ``split_part`` on the path, no join per level.
+
+The smallest level that explains it
+------------------------------------
+A postcode outage also makes its municipality and region surge. A cell is *hot* when it passes the
+test on its own; a hot area cell is *proposed* only if it still passes after taking away the tickets
+and the baseline of its hot child cells (so the municipality is proposed only when the surge is
+spread over postcodes none of which explains it). A hot equipment cell is proposed only if its
+tickets outside the hot area cells still pass (everyone in a failing postcode has some modem).
+
+Set-based
+---------
+Each run is three statements over the ticket table whatever its size: (1) the recent window grouped
+into cells (``HAVING count >= MIN``, where MIN is the smallest count that can pass against the floor:
+below it no cell can fire), (2) the same-hour-of-week windows of past weeks for the candidate cells
+only, (3) one INSERT … SELECT that grows every open proposal with the new tickets in its cell. Both
+reads use the (created_at, service) index; bench/bench_surge.py measures them at 1,000,000 tickets.
+
+Never twice
+-----------
+A run takes a transaction-scoped advisory lock (a second concurrent run skips), and the partial
+unique constraint ``surge_one_open_per_cell`` makes a second open proposal for a cell impossible
+even so: the loser grows the winner's proposal instead. PostgreSQL only (the embedded SQLite mode
+has no beat; ``detect_surges`` does nothing there).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from core.errors import DomainError
+from core.languages import LANGUAGE_CODES
+from customers.models import Area, EquipmentModel, Service
+from incidents import services
+from incidents.models import (
+    INACTIVE_STATUSES,
+    Incident,
+    IncidentUpdate,
+    SurgeProposal,
+    SurgeTicket,
+)
+from incidents.signals import incident_proposed
+from tickets.models import Ticket
+
+log = logging.getLogger(__name__)
+
+# The advisory lock of one detection run ("SD-SURGE"): a second concurrent run skips its turn.
+LOCK_KEY = 0x5D_5355_5247
+SurgeLevel = SurgeProposal.Level
+
+TITLE = gettext_noop("Possible outage: %(service)s in %(where)s")
+PUBLIC_MESSAGE = gettext_noop(
+    "We are investigating a fault affecting %(service)s in %(where)s. We will tell you when we know more."
+)
+DISMISSED = gettext_noop("Proposal dismissed: %(reason)s")
+
+
+# --- the test ----------------------------------------------------------------------------------
+
+
+def poisson_upper_tail(k: int, lam: float) -> float:
+    """P(X >= k) for X ~ Poisson(lam): 1 - sum_{i<k} e^-lam lam^i / i!, summed in log space."""
+    if k <= 0:
+        return 1.0
+    log_lam = math.log(lam)
+    below = sum(math.exp(-lam + i * log_lam - math.lgamma(i + 1)) for i in range(k))
+    return max(0.0, 1.0 - below)
+
+
+def min_reports(*, floor: float | None = None, alpha: float | None = None) -> int:
+    """The fewest tickets that can pass the test at all (against the floor, the lowest baseline)."""
+    floor = settings.SURGE_BASELINE_FLOOR if floor is None else floor
+    alpha = settings.SURGE_P_VALUE if alpha is None else alpha
+    k = 1
+    while poisson_upper_tail(k, floor) >= alpha:
+        k += 1
+    return k
+
+
+# --- detection -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    service_id: int
+    level: str
+    key: str  # an area code, or an equipment model id
+    count: int
+    ticket_ids: list[int]
+    expected: float = 0.0
+    p_value: float = 1.0
+    hot: bool = False
+    residual_count: int = 0
+    residual_expected: float = 0.0
+    children: list[Cell] = field(default_factory=list)
+
+    @property
+    def ident(self) -> tuple[int, str, str]:
+        return (self.service_id, self.level, self.key)
+
+
+def _open_statuses() -> list[str]:
+    return [str(s) for s in Ticket.OPEN_STATUSES]
+
+
+_CELLS = """
+    CROSS JOIN LATERAL (VALUES
+        ('region', split_part(a.path, '/', 2)),
+        ('municipality', split_part(a.path, '/', 3)),
+        ('postcode', split_part(a.path, '/', 4)),
+        ('equipment', t.equipment_id::text)
+    ) AS c(level, key)
+"""
+
+# Recent uncovered open technical tickets, per cell; only cells that could pass the test.
+CURRENT_SQL = f"""
+SELECT t.service_id, c.level, c.key, count(*), array_agg(t.id ORDER BY t.id)
+FROM tickets_ticket t
+LEFT JOIN customers_area a ON a.id = t.area_id
+{_CELLS}
+WHERE t.created_at > %(since)s AND t.created_at <= %(now)s
+  AND t.status = ANY(%(open)s) AND t.category = 'technical' AND t.service_id IS NOT NULL
+  AND c.key <> ''
+  AND NOT EXISTS (
+      SELECT 1 FROM incidents_incidentticketlink l JOIN incidents_incident i ON i.id = l.incident_id
+      WHERE l.ticket_id = t.id AND l.detached_at IS NULL AND NOT (i.status = ANY(%(inactive)s)))
+  AND NOT EXISTS (
+      SELECT 1 FROM incidents_surgeticket st JOIN incidents_surgeproposal p ON p.id = st.proposal_id
+      WHERE st.ticket_id = t.id AND (p.state = 'open' OR p.quiet_until > %(now)s))
+GROUP BY t.service_id, c.level, c.key
+HAVING count(*) >= %(min)s
+"""
+
+# The same hour of the week in past weeks, for the candidate cells only. Tickets an incident
+# explained (past declared outages) are not "normal" and are left out.
+BASELINE_SQL = f"""
+SELECT t.service_id, c.level, c.key, count(*)
+FROM tickets_ticket t
+LEFT JOIN customers_area a ON a.id = t.area_id
+{_CELLS}
+JOIN unnest(%(c_service)s::int[], %(c_level)s::text[], %(c_key)s::text[]) AS cand(service_id, level, key)
+  ON cand.service_id = t.service_id AND cand.level = c.level AND cand.key = c.key
+WHERE ({{windows}})
+  AND t.category = 'technical' AND t.service_id = ANY(%(services)s)
+  AND NOT EXISTS (
+      SELECT 1 FROM incidents_incidentticketlink l JOIN incidents_incident i ON i.id = l.incident_id
+      WHERE l.ticket_id = t.id AND l.detached_at IS NULL AND i.status <> 'withdrawn'
+        AND i.status <> 'proposed')
+GROUP BY t.service_id, c.level, c.key
+"""
+
+# Every open proposal takes the new uncovered open technical tickets of its cell.
+GROW_SQL = """
+INSERT INTO incidents_surgeticket (proposal_id, ticket_id, added_at)
+SELECT p.id, t.id, %(now)s
+FROM incidents_surgeproposal p
+JOIN tickets_ticket t ON t.service_id = p.service_id
+LEFT JOIN customers_area pa ON pa.id = p.area_id
+LEFT JOIN customers_area ta ON ta.id = t.area_id
+WHERE p.state = 'open'
+  AND t.created_at > %(since)s AND t.created_at <= %(now)s
+  AND t.status = ANY(%(open)s) AND t.category = 'technical'
+  AND ((p.area_id IS NOT NULL AND starts_with(ta.path, pa.path))
+       OR (p.equipment_id IS NOT NULL AND t.equipment_id = p.equipment_id))
+  AND NOT EXISTS (
+      SELECT 1 FROM incidents_incidentticketlink l JOIN incidents_incident i ON i.id = l.incident_id
+      WHERE l.ticket_id = t.id AND l.detached_at IS NULL AND NOT (i.status = ANY(%(inactive)s)))
+ON CONFLICT (proposal_id, ticket_id) DO NOTHING
+RETURNING proposal_id
+"""
+
+
+def window() -> timedelta:
+    return timedelta(minutes=settings.SURGE_WINDOW_MINUTES)
+
+
+def current_cells(*, now: datetime) -> list[Cell]:
+    """Statement 1: the candidate cells of the window ending at ``now``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            CURRENT_SQL,
+            {
+                "since": now - window(),
+                "now": now,
+                "open": _open_statuses(),
+                "inactive": list(INACTIVE_STATUSES),
+                "min": min_reports(),
+            },
+        )
+        return [
+            Cell(service_id=s, level=lv, key=k, count=n, ticket_ids=list(ids)) for s, lv, k, n, ids in cursor
+        ]
+
+
+def baseline_counts(cells: list[Cell], *, now: datetime) -> dict[tuple[int, str, str], float]:
+    """Statement 2: the usual number of tickets per window for each cell (before the floor): the
+    tickets of the same hour of the week (±30 minutes) in each of the last SURGE_BASELINE_WEEKS
+    weeks, averaged and scaled to the window."""
+    if not cells:
+        return {}
+    weeks = settings.SURGE_BASELINE_WEEKS
+    half_hour = timedelta(minutes=30)
+    bounds: list[datetime] = []
+    for k in range(1, weeks + 1):
+        centre = now - timedelta(weeks=k) - window() / 2
+        bounds += [centre - half_hour, centre + half_hour]
+    windows = " OR ".join(f"(t.created_at > %(w{i}s)s AND t.created_at <= %(w{i}e)s)" for i in range(weeks))
+    params = {f"w{i}s": bounds[2 * i] for i in range(weeks)} | {
+        f"w{i}e": bounds[2 * i + 1] for i in range(weeks)
+    }
+    params |= {
+        "c_service": [c.service_id for c in cells],
+        "c_level": [c.level for c in cells],
+        "c_key": [c.key for c in cells],
+        "services": sorted({c.service_id for c in cells}),
+    }
+    per_window = (weeks * 60 / settings.SURGE_WINDOW_MINUTES) if weeks else 1
+    with connection.cursor() as cursor:
+        cursor.execute(BASELINE_SQL.format(windows=windows), params)
+        return {(s, lv, k): n / per_window for s, lv, k, n in cursor}
+
+
+def assess(cells: list[Cell], baselines: dict) -> list[Cell]:
+    """Test each cell; return the cells to propose, smallest explaining level first (see module doc)."""
+    floor, alpha = settings.SURGE_BASELINE_FLOOR, settings.SURGE_P_VALUE
+    for cell in cells:
+        cell.expected = max(floor, baselines.get(cell.ident, 0.0))
+        cell.p_value = poisson_upper_tail(cell.count, cell.expected)
+        cell.hot = cell.p_value < alpha
+    hot = {c.ident: c for c in cells if c.hot}
+    if not hot:
+        return []
+    # Parent of each hot area cell, from the area paths (one query for the few codes involved).
+    codes = {c.key for c in hot.values() if c.level != SurgeLevel.EQUIPMENT}
+    paths = dict(Area.objects.filter(code__in=codes).values_list("code", "path"))
+    for cell in hot.values():
+        if cell.level in (SurgeLevel.MUNICIPALITY, SurgeLevel.POSTCODE) and cell.key in paths:
+            segments = paths[cell.key].strip("/").split("/")
+            parent_level = (
+                SurgeLevel.REGION if cell.level == SurgeLevel.MUNICIPALITY else SurgeLevel.MUNICIPALITY
+            )
+            parent = hot.get((cell.service_id, parent_level, segments[-2]))
+            if parent is not None:
+                parent.children.append(cell)
+    proposed = []
+    for level in (SurgeLevel.POSTCODE, SurgeLevel.MUNICIPALITY, SurgeLevel.REGION):
+        for cell in hot.values():
+            if cell.level != level:
+                continue
+            cell.residual_count = cell.count - sum(ch.count for ch in cell.children)
+            cell.residual_expected = max(floor, cell.expected - sum(ch.expected for ch in cell.children))
+            if not cell.children or poisson_upper_tail(cell.residual_count, cell.residual_expected) < alpha:
+                proposed.append(cell)
+    # An equipment model's surge that lies inside a surging area is that area's outage (everyone
+    # there has some modem): it is proposed only if its tickets outside hot areas still surge.
+    in_hot_areas: dict[int, set[int]] = {}
+    for cell in hot.values():
+        if cell.level != SurgeLevel.EQUIPMENT:
+            in_hot_areas.setdefault(cell.service_id, set()).update(cell.ticket_ids)
+    for cell in hot.values():
+        if cell.level == SurgeLevel.EQUIPMENT:
+            outside = set(cell.ticket_ids) - in_hot_areas.get(cell.service_id, set())
+            cell.residual_count, cell.residual_expected = len(outside), cell.expected
+            if poisson_upper_tail(cell.residual_count, cell.residual_expected) < alpha:
+                proposed.append(cell)
+    return proposed
+
+
+@dataclass(frozen=True)
+class RunResult:
+    proposed: list[SurgeProposal]
+    grown: int
+    skipped: bool = False
+
+
+def detect_surges(*, now: datetime | None = None) -> RunResult:
+    """One detection run (the beat task, every minute): grow the open proposals with their cells' new
+    tickets, then propose every cell that surges and has no open proposal nor a quiet window.
+
+    Guarantees: one transaction; a concurrent run skips (advisory lock); a cell is never proposed
+    twice while open (``surge_one_open_per_cell``); each proposal sends ``incident_proposed`` (ops are
+    alerted, live, after commit). PostgreSQL only: elsewhere it does nothing."""
+    if connection.vendor != "postgresql":
+        return RunResult(proposed=[], grown=0, skipped=True)
+    now = now or timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                return RunResult(proposed=[], grown=0, skipped=True)
+            cursor.execute(
+                GROW_SQL,
+                {
+                    "now": now,
+                    "since": now - window(),
+                    "open": _open_statuses(),
+                    "inactive": list(INACTIVE_STATUSES),
+                },
+            )
+            grown_rows = cursor.fetchall()
+        if grown_rows:
+            SurgeProposal.objects.filter(pk__in={r[0] for r in grown_rows}).update(grown_at=now)
+        cells = current_cells(now=now)
+        to_propose = assess(cells, baseline_counts(cells, now=now))
+        proposals = [p for cell in to_propose if (p := _propose(cell, now=now)) is not None]
+    return RunResult(proposed=proposals, grown=len(grown_rows))
+
+
+def cell_key(*, service_code: str, level: str, key_code: str) -> str:
+    return f"{service_code}/{'equipment' if level == SurgeLevel.EQUIPMENT else 'area'}/{key_code}"
+
+
+def _in_every_language(text: str, values: dict) -> dict[str, str]:
+    texts = {}
+    for lang in LANGUAGE_CODES:
+        with translation.override(lang):
+            texts[lang] = _(text) % values
+    return texts
+
+
+def _propose(cell: Cell, *, now: datetime) -> SurgeProposal | None:
+    """Write one proposal (a proposed incident with its scope, numbers and tickets), unless the cell is
+    quiet after a dismissal or already has an open proposal (then the counts there are raised)."""
+    service = Service.objects.get(pk=cell.service_id)
+    area = equipment = None
+    if cell.level == SurgeLevel.EQUIPMENT:
+        equipment = EquipmentModel.objects.filter(pk=int(cell.key)).first()
+        where, key_code = (str(equipment), equipment.code) if equipment else ("?", cell.key)
+    else:
+        area = Area.objects.filter(code=cell.key).first()
+        where, key_code = (area.name, area.code) if area else (cell.key, cell.key)
+    if area is None and equipment is None:
+        return None
+    key = cell_key(service_code=service.code, level=cell.level, key_code=key_code)
+    existing = SurgeProposal.objects.filter(cell=key).filter(
+        Q(state=SurgeProposal.State.OPEN) | Q(quiet_until__gt=now)
+    )
+    numbers = {"reports": cell.count, "expected": cell.expected, "p_value": cell.p_value}
+    open_one = existing.filter(state=SurgeProposal.State.OPEN).first()
+    if open_one is not None:
+        _raise_numbers(open_one, cell, now=now)
+        return None
+    if existing.exists():  # dismissed, still quiet
+        return None
+    started_at = (
+        Ticket.objects.filter(pk__in=cell.ticket_ids)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)[0]
+    )
+    values = {"service": service.name, "where": where}
+    try:
+        with transaction.atomic():
+            incident = Incident.objects.create(
+                title=_in_every_language(TITLE, values)[settings.LANGUAGE_CODE[:2]][:200],
+                kind=Incident.Kind.OUTAGE,
+                severity=Incident.Severity.MAJOR,
+                status=Incident.Status.PROPOSED,
+                source=Incident.Source.SURGE,
+                started_at=started_at,
+                detected_at=now,
+                public_message=_in_every_language(PUBLIC_MESSAGE, values),
+                notify_customers=True,
+                created_at=now,
+                updated_at=now,
+            )
+            incident.services.set([service])
+            if area is not None:
+                incident.areas.set([area])
+            if equipment is not None:
+                incident.equipment.set([equipment])
+            proposal = SurgeProposal.objects.create(
+                incident=incident,
+                cell=key,
+                level=cell.level,
+                service=service,
+                area=area,
+                equipment=equipment,
+                window_minutes=settings.SURGE_WINDOW_MINUTES,
+                proposed_at=now,
+                grown_at=now,
+                **numbers,
+            )
+    except IntegrityError:  # another run proposed this cell at the same moment: never twice
+        winner = SurgeProposal.objects.filter(cell=key, state=SurgeProposal.State.OPEN).first()
+        if winner is not None:
+            _raise_numbers(winner, cell, now=now)
+        return None
+    SurgeTicket.objects.bulk_create(
+        [SurgeTicket(proposal=proposal, ticket_id=t, added_at=now) for t in cell.ticket_ids],
+        ignore_conflicts=True,
+    )
+    incident_proposed.send(sender=Incident, incident=incident, proposal=proposal)
+    log.info(
+        "surge proposed: %s, %d reports, usually %.2f (p=%.2g)", key, cell.count, cell.expected, cell.p_value
+    )
+    return proposal
+
+
+def _raise_numbers(proposal: SurgeProposal, cell: Cell, *, now: datetime) -> None:
+    """The cell surges again with its proposal open: keep the larger numbers and the new tickets."""
+    SurgeProposal.objects.filter(pk=proposal.pk, reports__lt=cell.count).update(
+        reports=cell.count, expected=cell.expected, p_value=cell.p_value, grown_at=now
+    )
+    SurgeTicket.objects.bulk_create(
+        [SurgeTicket(proposal=proposal, ticket_id=t, added_at=now) for t in cell.ticket_ids],
+        ignore_conflicts=True,
+    )
+
+
+# --- decisions -----------------------------------------------------------------------------------
+
+
+def _locked_open(incident: Incident) -> SurgeProposal:
+    proposal = SurgeProposal.objects.select_for_update().filter(incident_id=incident.pk).first()
+    if proposal is None or proposal.state != SurgeProposal.State.OPEN:
+        raise DomainError(_("This incident is not an open proposal."), field="status")
+    return proposal
+
+
+@transaction.atomic
+def surge_confirm(
+    *,
+    incident: Incident,
+    actor,
+    title: str | None = None,
+    severity: int | None = None,
+    public_message: dict | str | None = None,
+    agent_script: dict | str | None = None,
+) -> services.DeclareResult:
+    """Ops confirm a proposal: it is declared through ``incident_declare`` (source: surge), which
+    links every open ticket its scope covers — the cluster's tickets among them — and alerts agents
+    and customers as any declaration does. The cluster's tickets that matching would not reach (a
+    ticket opened before the look-back) are attached as well, so none of them is left out."""
+    proposal = _locked_open(incident)
+    incident.refresh_from_db()
+    result = services.incident_declare(
+        proposal=incident,
+        title=title or incident.title,
+        kind=incident.kind,
+        severity=severity or incident.severity,
+        services=[proposal.service],
+        areas=[proposal.area] if proposal.area_id else [],
+        equipment=[proposal.equipment] if proposal.equipment_id else [],
+        public_message=public_message or incident.public_message,
+        agent_script=agent_script,
+        started_at=incident.started_at,
+        source=Incident.Source.SURGE,
+        description=surge_summary(proposal),
+        actor=actor,
+    )
+    proposal.state = SurgeProposal.State.CONFIRMED
+    proposal.decided_at = timezone.now()
+    proposal.decided_by = actor
+    proposal.save(update_fields=["state", "decided_at", "decided_by"])
+    return result
+
+
+@transaction.atomic
+def surge_dismiss(
+    *, incident: Incident, actor, reason: str = "", now: datetime | None = None
+) -> SurgeProposal:
+    """Ops dismiss a proposal: the incident is withdrawn (kept for the record, with an internal
+    update saying why), and its cell stays quiet for SURGE_QUIET_HOURS; its tickets stay counted
+    there, so they cannot fire a wider cell either. Nobody is alerted."""
+    proposal = _locked_open(incident)
+    now = now or timezone.now()
+    proposal.state = SurgeProposal.State.DISMISSED
+    proposal.decided_at = now
+    proposal.decided_by = actor
+    proposal.quiet_until = now + timedelta(hours=settings.SURGE_QUIET_HOURS)
+    proposal.save(update_fields=["state", "decided_at", "decided_by", "quiet_until"])
+    reason = (reason or "").strip()[:300] or "-"
+    IncidentUpdate.objects.create(
+        incident=incident,
+        public=False,
+        message=_in_every_language(DISMISSED, {"reason": reason}),
+        status=Incident.Status.WITHDRAWN,
+        author=actor,
+        created_at=now,
+    )
+    Incident.objects.filter(pk=incident.pk).update(status=Incident.Status.WITHDRAWN, updated_at=now)
+    incident.refresh_from_db()
+    return proposal
+
+
+def surge_link_ticket(*, incident: Incident, ticket: Ticket, actor) -> bool:
+    """An agent says their ticket belongs to the proposal's cluster. Idempotent; returns whether it
+    was added. Confirming the proposal attaches it with the rest."""
+    proposal = SurgeProposal.objects.filter(incident_id=incident.pk, state=SurgeProposal.State.OPEN).first()
+    if proposal is None:
+        raise DomainError(_("This incident is not an open proposal."), field="incident")
+    created = SurgeTicket.objects.bulk_create(
+        [SurgeTicket(proposal=proposal, ticket=ticket)], ignore_conflicts=True
+    )
+    return bool(created and created[0].pk)
+
+
+def surge_summary(proposal: SurgeProposal) -> str:
+    """The trigger numbers in words: "14 reports in 15 min, usually 1"."""
+    return _("%(reports)s reports in %(minutes)s min, usually %(usual)s") % {
+        "reports": proposal.reports,
+        "minutes": proposal.window_minutes,
+        "usual": _usual(proposal.expected),
+    }
+
+
+def _usual(expected: float) -> str:
+    return str(round(expected)) if expected >= 1 else _("under 1")
+
+
+# --- what agents see -----------------------------------------------------------------------------
+
+
+def open_proposals_for(ticket: Ticket) -> list[SurgeProposal]:
+    """Open proposals whose cell holds ``ticket`` (its service, and its area's subtree or its
+    equipment model), or that counted it: one query."""
+    if ticket.service_id is None:
+        return []
+    cell = Q(area__path__in=ticket.area.ancestor_paths()) if ticket.area_id else Q(pk__in=[])
+    if ticket.equipment_id:
+        cell |= Q(equipment_id=ticket.equipment_id)
+    cell |= Q(cluster__ticket_id=ticket.pk)
+    return list(
+        SurgeProposal.objects.filter(state=SurgeProposal.State.OPEN, service_id=ticket.service_id)
+        .filter(cell)
+        .select_related("incident", "area", "equipment")
+        .distinct()
+        .order_by("-reports")
+    )
