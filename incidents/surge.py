@@ -102,12 +102,25 @@ def poisson_upper_tail(k: int, lam: float) -> float:
     return max(0.0, 1.0 - below)
 
 
+def scan_p(count: int, count_short: int, expected: float) -> tuple[float, int, int]:
+    """The test of one cell: the Poisson tail of the long window and of the short one (whose usual
+    number is the long one's scaled down), the smaller of the two doubled (Bonferroni: two looks).
+    Returns (p, the window that gave it in minutes, its count)."""
+    long_min, short_min = settings.SURGE_WINDOW_MINUTES, settings.SURGE_SHORT_WINDOW_MINUTES
+    p_long = poisson_upper_tail(count, expected)
+    p_short = poisson_upper_tail(count_short, expected * short_min / long_min)
+    if p_short < p_long:
+        return min(1.0, 2 * p_short), short_min, count_short
+    return min(1.0, 2 * p_long), long_min, count
+
+
 def min_reports(*, floor: float | None = None, alpha: float | None = None) -> int:
-    """The fewest tickets that can pass the test at all (against the floor, the lowest baseline)."""
+    """The fewest tickets (in the long window) that can pass the test at all: against the floor,
+    the lowest baseline, in either window."""
     floor = settings.SURGE_BASELINE_FLOOR if floor is None else floor
     alpha = settings.SURGE_P_VALUE if alpha is None else alpha
     k = 1
-    while poisson_upper_tail(k, floor) >= alpha:
+    while scan_p(k, k, floor)[0] >= alpha:
         k += 1
     return k
 
@@ -121,12 +134,14 @@ class Cell:
     level: str
     key: str  # an area code, or an equipment model id
     count: int
+    count_short: int
     ticket_ids: list[int]
+    short_ids: list[int]
     expected: float = 0.0
     p_value: float = 1.0
+    window_minutes: int = 0
+    reports: int = 0
     hot: bool = False
-    residual_count: int = 0
-    residual_expected: float = 0.0
     children: list[Cell] = field(default_factory=list)
 
     @property
@@ -149,7 +164,8 @@ _CELLS = """
 
 # Recent uncovered open technical tickets, per cell; only cells that could pass the test.
 CURRENT_SQL = f"""
-SELECT t.service_id, c.level, c.key, count(*), array_agg(t.id ORDER BY t.id)
+SELECT t.service_id, c.level, c.key, count(*), count(*) FILTER (WHERE t.created_at > %(short_since)s),
+       array_agg(t.id ORDER BY t.id), array_agg(t.id ORDER BY t.id) FILTER (WHERE t.created_at > %(short_since)s)
 FROM tickets_ticket t
 LEFT JOIN customers_area a ON a.id = t.area_id
 {_CELLS}
@@ -216,6 +232,7 @@ def current_cells(*, now: datetime) -> list[Cell]:
             CURRENT_SQL,
             {
                 "since": now - window(),
+                "short_since": now - timedelta(minutes=settings.SURGE_SHORT_WINDOW_MINUTES),
                 "now": now,
                 "open": _open_statuses(),
                 "inactive": list(INACTIVE_STATUSES),
@@ -223,7 +240,16 @@ def current_cells(*, now: datetime) -> list[Cell]:
             },
         )
         return [
-            Cell(service_id=s, level=lv, key=k, count=n, ticket_ids=list(ids)) for s, lv, k, n, ids in cursor
+            Cell(
+                service_id=s,
+                level=lv,
+                key=k,
+                count=n,
+                count_short=n_short,
+                ticket_ids=list(ids),
+                short_ids=list(short_ids or ()),
+            )
+            for s, lv, k, n, n_short, ids, short_ids in cursor
         ]
 
 
@@ -260,7 +286,7 @@ def assess(cells: list[Cell], baselines: dict) -> list[Cell]:
     floor, alpha = settings.SURGE_BASELINE_FLOOR, settings.SURGE_P_VALUE
     for cell in cells:
         cell.expected = max(floor, baselines.get(cell.ident, 0.0))
-        cell.p_value = poisson_upper_tail(cell.count, cell.expected)
+        cell.p_value, cell.window_minutes, cell.reports = scan_p(cell.count, cell.count_short, cell.expected)
         cell.hot = cell.p_value < alpha
     hot = {c.ident: c for c in cells if c.hot}
     if not hot:
@@ -282,9 +308,10 @@ def assess(cells: list[Cell], baselines: dict) -> list[Cell]:
         for cell in hot.values():
             if cell.level != level:
                 continue
-            cell.residual_count = cell.count - sum(ch.count for ch in cell.children)
-            cell.residual_expected = max(floor, cell.expected - sum(ch.expected for ch in cell.children))
-            if not cell.children or poisson_upper_tail(cell.residual_count, cell.residual_expected) < alpha:
+            residual = cell.count - sum(ch.count for ch in cell.children)
+            residual_short = cell.count_short - sum(ch.count_short for ch in cell.children)
+            residual_expected = max(floor, cell.expected - sum(ch.expected for ch in cell.children))
+            if not cell.children or scan_p(residual, residual_short, residual_expected)[0] < alpha:
                 proposed.append(cell)
     # An equipment model's surge that lies inside a surging area is that area's outage (everyone
     # there has some modem): it is proposed only if its tickets outside hot areas still surge.
@@ -294,9 +321,10 @@ def assess(cells: list[Cell], baselines: dict) -> list[Cell]:
             in_hot_areas.setdefault(cell.service_id, set()).update(cell.ticket_ids)
     for cell in hot.values():
         if cell.level == SurgeLevel.EQUIPMENT:
-            outside = set(cell.ticket_ids) - in_hot_areas.get(cell.service_id, set())
-            cell.residual_count, cell.residual_expected = len(outside), cell.expected
-            if poisson_upper_tail(cell.residual_count, cell.residual_expected) < alpha:
+            inside = in_hot_areas.get(cell.service_id, set())
+            outside = set(cell.ticket_ids) - inside
+            outside_short = set(cell.short_ids) - inside
+            if scan_p(len(outside), len(outside_short), cell.expected)[0] < alpha:
                 proposed.append(cell)
     return proposed
 
@@ -370,7 +398,13 @@ def _propose(cell: Cell, *, now: datetime) -> SurgeProposal | None:
     existing = SurgeProposal.objects.filter(cell=key).filter(
         Q(state=SurgeProposal.State.OPEN) | Q(quiet_until__gt=now)
     )
-    numbers = {"reports": cell.count, "expected": cell.expected, "p_value": cell.p_value}
+    numbers = {
+        "reports": cell.reports,
+        "window_minutes": cell.window_minutes,
+        # The usual number in the window that triggered it (the baseline is per long window).
+        "expected": cell.expected * cell.window_minutes / settings.SURGE_WINDOW_MINUTES,
+        "p_value": cell.p_value,
+    }
     open_one = existing.filter(state=SurgeProposal.State.OPEN).first()
     if open_one is not None:
         _raise_numbers(open_one, cell, now=now)
@@ -410,7 +444,6 @@ def _propose(cell: Cell, *, now: datetime) -> SurgeProposal | None:
                 service=service,
                 area=area,
                 equipment=equipment,
-                window_minutes=settings.SURGE_WINDOW_MINUTES,
                 proposed_at=now,
                 grown_at=now,
                 **numbers,
@@ -425,16 +458,18 @@ def _propose(cell: Cell, *, now: datetime) -> SurgeProposal | None:
         ignore_conflicts=True,
     )
     incident_proposed.send(sender=Incident, incident=incident, proposal=proposal)
-    log.info(
-        "surge proposed: %s, %d reports, usually %.2f (p=%.2g)", key, cell.count, cell.expected, cell.p_value
-    )
+    log.info("surge proposed: %s, %s (p=%.2g)", key, surge_summary(proposal), cell.p_value)
     return proposal
 
 
 def _raise_numbers(proposal: SurgeProposal, cell: Cell, *, now: datetime) -> None:
     """The cell surges again with its proposal open: keep the larger numbers and the new tickets."""
-    SurgeProposal.objects.filter(pk=proposal.pk, reports__lt=cell.count).update(
-        reports=cell.count, expected=cell.expected, p_value=cell.p_value, grown_at=now
+    SurgeProposal.objects.filter(pk=proposal.pk, p_value__gt=cell.p_value).update(
+        reports=cell.reports,
+        window_minutes=cell.window_minutes,
+        expected=cell.expected * cell.window_minutes / settings.SURGE_WINDOW_MINUTES,
+        p_value=cell.p_value,
+        grown_at=now,
     )
     SurgeTicket.objects.bulk_create(
         [SurgeTicket(proposal=proposal, ticket_id=t, added_at=now) for t in cell.ticket_ids],

@@ -70,12 +70,14 @@ def test_a_postcode_cluster_gives_one_proposal_at_the_postcode(tree, ops, agent)
     assert [p.cell for p in result.proposed] == ["broadband/area/se-11122"]
     (proposal,) = proposals()
     assert proposal.level == SurgeProposal.Level.POSTCODE and proposal.area == tree.norrmalm
-    assert proposal.reports == 6 and proposal.expected == pytest.approx(0.5)
+    # All six came in the last 5 minutes: the short window is the one that fired.
+    assert (proposal.reports, proposal.window_minutes) == (6, 5)
+    assert proposal.expected == pytest.approx(0.5 / 3)
     assert set(proposal.cluster.values_list("ticket_id", flat=True)) == {t.pk for t in cluster}
     incident = proposal.incident
     assert incident.status == Incident.Status.PROPOSED and incident.source == Incident.Source.SURGE
     assert list(incident.areas.all()) == [tree.norrmalm] and list(incident.services.all()) == [tree.broadband]
-    assert surge.surge_summary(proposal) == "6 reports in 15 min, usually under 1"
+    assert surge.surge_summary(proposal) == "6 reports in 5 min, usually under 1"
     # A proposal matches nothing and is not an active incident (customers and matching ignore it).
     assert not IncidentTicketLink.objects.exists()
     assert not Incident.objects.active().exists()
@@ -173,7 +175,7 @@ def test_confirm_declares_it_and_links_exactly_the_cluster_and_alerts_agents(tre
 
     incident = Incident.objects.get(pk=proposal.incident_id)
     assert incident.status == Incident.Status.INVESTIGATING and incident.source == Incident.Source.SURGE
-    assert incident.created_by == ops and "5 reports in 15 min" in incident.description
+    assert incident.created_by == ops and "5 reports in 5 min" in incident.description
     linked = set(IncidentTicketLink.objects.filter(incident=incident).values_list("ticket_id", flat=True))
     assert linked == {t.pk for t in cluster}
     assert other_service.pk not in linked and other_place.pk not in linked
@@ -239,7 +241,10 @@ def test_the_poisson_tail_and_the_floor():
     assert surge.poisson_upper_tail(0, 3.0) == 1.0
     assert surge.poisson_upper_tail(5, 0.5) == pytest.approx(1.7212e-4, rel=1e-3)
     assert surge.poisson_upper_tail(4, 0.5) > 0.001
-    assert surge.min_reports(floor=0.5, alpha=0.001) == 5
+    assert surge.min_reports(floor=0.5, alpha=0.001) == 4
+    # The default: five in five minutes (or seven in fifteen) where under one is usual.
+    assert surge.min_reports(floor=0.5, alpha=1e-5) == 5
+    assert surge.scan_p(6, 2, 0.5)[0] > 1e-5 and surge.scan_p(7, 2, 0.5)[0] < 1e-5
 
 
 # --- the API --------------------------------------------------------------------------------------
@@ -264,7 +269,7 @@ def test_ops_list_proposals_with_their_numbers(tree, ops, django_assert_num_quer
     rows = response.json()["results"]
     assert {r["proposal"]["area"] for r in rows} == {"se-11122", "se-21120"}
     assert all(r["status"] == "proposed" and r["proposal"]["reports"] == 5 for r in rows)
-    assert rows[0]["proposal"]["summary"] == "5 reports in 15 min, usually under 1"
+    assert rows[0]["proposal"]["summary"] == "5 reports in 5 min, usually under 1"
     assert rows[0]["proposal"]["cluster_size"] == 5
 
 
@@ -318,7 +323,7 @@ def test_an_agent_on_a_ticket_in_the_cell_sees_the_possible_outage_and_can_link_
     client.force_login(agent)
 
     page = client.get(f"/desk/tickets/{mine.reference}/").content.decode()
-    assert "Possible outage: 5 similar reports in your area in the last 15 min" in page
+    assert "Possible outage: 5 similar reports in your area in the last 5 min" in page
     assert f"/ops/incidents/{proposal.incident_id}/" in page
     assert "Possible outage" not in client.get(f"/desk/tickets/{elsewhere.reference}/").content.decode()
 
@@ -337,7 +342,7 @@ def test_ops_confirm_from_the_proposal_page_and_agents_cannot(tree, ops, agent):
     agent_client.force_login(agent)
 
     page = ops_client.get(f"/ops/incidents/{proposal.incident_id}/").content.decode()
-    assert "Proposed from a surge of tickets" in page and "5 reports in 15 min" in page
+    assert "Proposed from a surge of tickets" in page and "5 reports in 5 min" in page
     assert agent_client.post(f"/ops/incidents/{proposal.incident_id}/confirm/").status_code == 403
     assert ops_client.post(f"/ops/incidents/{proposal.incident_id}/confirm/").status_code == 302
     assert Incident.objects.get(pk=proposal.incident_id).status == Incident.Status.INVESTIGATING
