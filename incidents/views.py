@@ -83,6 +83,12 @@ def incident_list(request: HttpRequest) -> HttpResponse:
             "active": active.order_by("-severity", "-started_at"),
             "resolved": selectors.recently_resolved(days=14)[:50],
             "withdrawn": selectors.recently_withdrawn(days=14)[:50],
+            # Ops decide on proposals from surges of tickets (incidents/surge.py).
+            "proposed": SurgeProposal.objects.filter(state=SurgeProposal.State.OPEN)
+            .select_related("incident")
+            .order_by("-proposed_at")[:50]
+            if has_role(request.user, *OPS_ROLES)
+            else [],
             "can_declare": has_role(request.user, *OPS_ROLES),
         },
     )

@@ -341,8 +341,14 @@ def test_ops_confirm_from_the_proposal_page_and_agents_cannot(tree, ops, agent):
     ops_client.force_login(ops)
     agent_client.force_login(agent)
 
+    listing = ops_client.get("/ops/incidents/").content.decode()
+    assert f"/ops/incidents/{proposal.incident_id}/" in listing and "5 reports in 5 min" in listing
+    assert (
+        f"/ops/incidents/{proposal.incident_id}/" not in agent_client.get("/ops/incidents/").content.decode()
+    )
     page = ops_client.get(f"/ops/incidents/{proposal.incident_id}/").content.decode()
     assert "Proposed from a surge of tickets" in page and "5 reports in 5 min" in page
+    assert "Withdraw it" not in page  # a proposal is dismissed, not withdrawn
     assert agent_client.post(f"/ops/incidents/{proposal.incident_id}/confirm/").status_code == 403
     assert ops_client.post(f"/ops/incidents/{proposal.incident_id}/confirm/").status_code == 302
     assert Incident.objects.get(pk=proposal.incident_id).status == Incident.Status.INVESTIGATING
