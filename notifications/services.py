@@ -18,10 +18,12 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from core.languages import LANGUAGE_CODES
 from core.roles import ADMIN, OPS
 from incidents.models import Incident
+from incidents.surge import surge_summary
 from notifications.models import Alert, AlertReceipt
 from tickets.models import REFERENCE_PREFIX, Ticket
 
@@ -192,9 +194,14 @@ def alerts_for_proposal(*, incident: Incident, proposal) -> list[Alert]:
     )
     if not recipients:
         return []
+    summary = {}
+    for language in LANGUAGE_CODES:
+        with translation.override(language):
+            summary[language] = surge_summary(proposal)
     payload = {
         "incident": incident_payload(incident),
         "proposal": {
+            "summary": summary,
             "reports": proposal.reports,
             "window_minutes": proposal.window_minutes,
             "expected": round(proposal.expected, 2),

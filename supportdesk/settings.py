@@ -206,7 +206,8 @@ SURGE_WINDOW_MINUTES = env.int("SURGE_WINDOW_MINUTES", default=15)
 SURGE_SHORT_WINDOW_MINUTES = env.int("SURGE_SHORT_WINDOW_MINUTES", default=5)
 SURGE_BASELINE_WEEKS = env.int("SURGE_BASELINE_WEEKS", default=4)
 SURGE_BASELINE_FLOOR = env.float("SURGE_BASELINE_FLOOR", default=0.5)
-SURGE_P_VALUE = env.float("SURGE_P_VALUE", default=1e-5)
+# float() itself: django-environ's float cast drops the "e" of "1e-4" and reads "1-4".
+SURGE_P_VALUE = float(env.str("SURGE_P_VALUE", default="1e-5"))
 # A dismissed proposal keeps its cell quiet this long.
 SURGE_QUIET_HOURS = env.float("SURGE_QUIET_HOURS", default=2)
 if not (

@@ -85,6 +85,7 @@ def test_a_postcode_cluster_gives_one_proposal_at_the_postcode(tree, ops, agent)
     alerts = Alert.objects.filter(kind=Alert.Kind.INCIDENT_PROPOSED)
     assert [a.recipient_id for a in alerts] == [ops.pk]
     assert alerts[0].payload["proposal"]["reports"] == 6
+    assert alerts[0].payload["proposal"]["summary"]["sv"] == "6 ärenden på 5 min, vanligen under 1"
 
 
 def test_a_surge_spread_over_postcodes_is_proposed_at_the_municipality(tree, ops):
@@ -325,7 +326,7 @@ def test_an_agent_on_a_ticket_in_the_cell_sees_the_possible_outage_and_can_link_
     page = client.get(f"/desk/tickets/{mine.reference}/").content.decode()
     assert "Possible outage: 5 similar reports in your area in the last 5 min" in page
     assert f"/ops/incidents/{proposal.incident_id}/" in page
-    assert "Possible outage" not in client.get(f"/desk/tickets/{elsewhere.reference}/").content.decode()
+    assert "surge-notice" not in client.get(f"/desk/tickets/{elsewhere.reference}/").content.decode()
 
     response = client.post(f"/desk/tickets/{mine.reference}/proposals/{proposal.incident_id}/link/")
     assert response.status_code == 302
