@@ -488,6 +488,24 @@ def svg_plot(path: Path, *, outage: Outage, rows: list[tuple], world: World, bas
     )
 
 
+def svg_to_png(svg: Path) -> Path | None:
+    """The SVG as a PNG, rendered by the Chromium the browser tests use (no plotting library)."""
+    try:
+        from playwright.sync_api import sync_playwright
+
+        png = svg.with_suffix(".png")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 720, "height": 260})
+            page.goto(svg.as_uri())
+            page.screenshot(path=str(png))
+            browser.close()
+        return png
+    except Exception as exc:  # no Chromium here: the SVG is the figure
+        print(f"(no PNG: {exc!r})")
+        return None
+
+
 def main() -> None:
     args = parse_args()
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -590,6 +608,9 @@ def main() -> None:
             print(
                 f"\nplot of outage {shown.id} ({shown.service} in {shown.where}) written to {plot.relative_to(ROOT)}"
             )
+            png = svg_to_png(plot)
+            if png:
+                print(f"and rendered by Chromium to {png.relative_to(ROOT)}")
         # --- the detector's query at 1,000,000 tickets ------------------------------------------
         if args.fill:
             took = fill_to(args.fill, before=begin)
