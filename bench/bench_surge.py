@@ -110,6 +110,7 @@ class Outage:
     ticket_ids: set[int] = field(default_factory=set)
     detected_at: datetime | None = None
     detected_level: str = ""
+    usual_per_15: float = 0.0  # the baseline of the cell that detected it, per 15 minutes
 
     @property
     def end(self) -> datetime:
@@ -331,6 +332,7 @@ def replay(*, begin: datetime, minutes: int, outages: list[Outage], truth: dict[
                 true_props.append((proposal, outage))
                 if outage.detected_at is None:
                     outage.detected_at, outage.detected_level = now, proposal.level
+                    outage.usual_per_15 = proposal.expected * 15 / proposal.window_minutes
                 else:
                     duplicates += 1
             else:
@@ -446,8 +448,9 @@ def svg_plot(path: Path, *, outage: Outage, rows: list[tuple], world: World, bas
         if lo <= r[0] < hi and r[4] == "technical" and in_cell(r)
     )
     n = int((hi - lo).total_seconds() // 60)
+    rolling = [sum(per_min.get(j, 0) for j in range(i - 14, i + 1)) for i in range(n)]
     width, height, pad = 720, 260, 40
-    top = max(3, max(per_min.values(), default=1))
+    top = max(3, max(rolling, default=1), math.ceil(baseline_per_15))
     sx = (width - 2 * pad) / n
     sy = (height - 2 * pad) / top
     bars = "".join(
@@ -455,11 +458,13 @@ def svg_plot(path: Path, *, outage: Outage, rows: list[tuple], world: World, bas
         f'height="{c * sy:.1f}" fill="#4a78b5"/>'
         for i, c in sorted(per_min.items())
     )
-    base_y = height - pad - baseline_per_15 / 15 * sy
+    base_y = height - pad - baseline_per_15 * sy
+    points = " ".join(f"{pad + (i + 1) * sx:.1f},{height - pad - c * sy:.1f}" for i, c in enumerate(rolling))
     lines = [
+        f'<polyline points="{points}" fill="none" stroke="#123" stroke-width="1.5"/>',
         f'<line x1="{pad}" y1="{base_y:.1f}" x2="{width - pad}" y2="{base_y:.1f}" stroke="#2a2" stroke-dasharray="4 3"/>',
-        f'<text x="{width - pad}" y="{base_y - 4:.1f}" font-size="11" text-anchor="end" fill="#2a2">baseline '
-        f"(floor {baseline_per_15:.1f}/15 min)</text>",
+        f'<text x="{width - pad}" y="{base_y - 4:.1f}" font-size="11" text-anchor="end" fill="#2a2">usual: '
+        f"{baseline_per_15:.1f} per 15 min</text>",
     ]
     start_x = pad + (outage.start - lo).total_seconds() / 60 * sx
     lines.append(
@@ -479,7 +484,7 @@ def svg_plot(path: Path, *, outage: Outage, rows: list[tuple], world: World, bas
         f'<text x="{pad}" y="{height - 12}" font-size="11">{lo:%Y-%m-%d %H:%M} UTC</text>'
         f'<text x="{width - pad}" y="{height - 12}" font-size="11" text-anchor="end">{hi:%H:%M} UTC</text>'
         f'<text x="{pad}" y="{pad - 10}" font-size="12">{outage.service} in {outage.where} ({outage.level}), '
-        f"size {outage.size}/15 min: technical tickets per minute</text>"
+        f"size {outage.size}/15 min: tickets per minute (bars), in the last 15 min (line)</text>"
         f'<text x="8" y="{pad + 4}" font-size="11">{top}</text>'
     )
     path.write_text(
@@ -519,7 +524,6 @@ def main() -> None:
 
     django.setup()
     logging.getLogger("incidents.surge").setLevel(logging.WARNING)
-    from django.conf import settings
     from django.core.management import call_command
 
     from supportdesk.seeding import ensure_catalogue
@@ -602,9 +606,7 @@ def main() -> None:
         shown = shown or next((o for o in outages if o.detected_at), None)
         if shown is not None:
             plot = ROOT / "bench" / "surge_outage.svg"
-            svg_plot(
-                plot, outage=shown, rows=rows, world=world, baseline_per_15=settings.SURGE_BASELINE_FLOOR
-            )
+            svg_plot(plot, outage=shown, rows=rows, world=world, baseline_per_15=shown.usual_per_15)
             print(
                 f"\nplot of outage {shown.id} ({shown.service} in {shown.where}) written to {plot.relative_to(ROOT)}"
             )
