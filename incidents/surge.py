@@ -70,11 +70,12 @@ from incidents import services
 from incidents.models import (
     INACTIVE_STATUSES,
     Incident,
+    IncidentTicketLink,
     IncidentUpdate,
     SurgeProposal,
     SurgeTicket,
 )
-from incidents.signals import incident_proposed
+from incidents.signals import announce_linked, incident_proposed
 from tickets.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -499,8 +500,8 @@ def surge_confirm(
 ) -> services.DeclareResult:
     """Ops confirm a proposal: it is declared through ``incident_declare`` (source: surge), which
     links every open ticket its scope covers — the cluster's tickets among them — and alerts agents
-    and customers as any declaration does. The cluster's tickets that matching would not reach (a
-    ticket opened before the look-back) are attached as well, so none of them is left out."""
+    and customers as any declaration does. The cluster's open tickets that the scope does not reach (a
+    ticket an agent added from outside the cell) are attached as well, so none of them is left out."""
     proposal = _locked_open(incident)
     incident.refresh_from_db()
     result = services.incident_declare(
@@ -518,6 +519,35 @@ def surge_confirm(
         description=surge_summary(proposal),
         actor=actor,
     )
+    # The cluster's open tickets the scope did not reach (one an agent added from outside the cell):
+    # attached too, as matching would, and announced (their assignees are alerted).
+    linked = IncidentTicketLink.objects.filter(incident=result.incident).values("ticket_id")
+    extra = list(
+        Ticket.objects.filter(pk__in=proposal.cluster.values("ticket_id"), status__in=Ticket.OPEN_STATUSES)
+        .exclude(pk__in=linked)
+        .values_list("pk", flat=True)
+    )
+    if extra:
+        IncidentTicketLink.objects.bulk_create(
+            [
+                IncidentTicketLink(
+                    incident=result.incident,
+                    ticket_id=ticket_id,
+                    origin=IncidentTicketLink.Origin.AUTO,
+                    reasons={"surge": proposal.cell},
+                )
+                for ticket_id in extra
+            ],
+            ignore_conflicts=True,
+        )
+        announce_linked(
+            incident=result.incident, ticket_ids=extra, origin=IncidentTicketLink.Origin.AUTO, actor=actor
+        )
+        result = services.DeclareResult(
+            incident=result.incident,
+            linked_count=result.linked_count + len(extra),
+            affected_subscriptions=result.affected_subscriptions,
+        )
     proposal.state = SurgeProposal.State.CONFIRMED
     proposal.decided_at = timezone.now()
     proposal.decided_by = actor

@@ -353,3 +353,17 @@ def test_ops_confirm_from_the_proposal_page_and_agents_cannot(tree, ops, agent):
     assert agent_client.post(f"/ops/incidents/{proposal.incident_id}/confirm/").status_code == 403
     assert ops_client.post(f"/ops/incidents/{proposal.incident_id}/confirm/").status_code == 302
     assert Incident.objects.get(pk=proposal.incident_id).status == Incident.Status.INVESTIGATING
+
+
+def test_confirm_also_attaches_a_ticket_an_agent_added_from_outside_the_cell(tree, ops, agent):
+    for _ in range(5):
+        report(tree, area=tree.norrmalm)
+    (proposal,) = surge.detect_surges().proposed
+    next_door = report(tree, area=tree.vasastan)
+    surge.surge_link_ticket(incident=proposal.incident, ticket=next_door, actor=agent)
+
+    result = surge.surge_confirm(incident=proposal.incident, actor=ops)
+
+    link = IncidentTicketLink.objects.get(incident=proposal.incident, ticket=next_door)
+    assert link.attached and link.reasons == {"surge": "broadband/area/se-11122"}
+    assert result.linked_count == 6
