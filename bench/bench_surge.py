@@ -362,15 +362,15 @@ def fill_to(total: int, *, before: datetime) -> float:
             INSERT INTO tickets_ticket (customer_id, channel, category, service_id, area_id, equipment_id,
                 subject, description, status, priority, queue, created_at, updated_at, resolved_at,
                 sla_breached, keep_open, needs_attention, service_source)
-            SELECT c.customer_id, 'phone', (ARRAY['technical','billing','other'])[1 + g % 3],
+            SELECT c.customer_id, 'phone', (ARRAY['technical','billing','other'])[1 + mod(g, 3)],
                    s.service_id, s.area_id, s.equipment_id, 'Old', 'Synthetic', 'closed', 2, 'first-line',
-                   %(before)s - (g % 300000) * interval '1 minute' - interval '1 day',
-                   %(before)s - (g % 300000) * interval '1 minute',
-                   %(before)s - (g % 300000) * interval '1 minute', false, false, false, 'given'
+                   %(before)s - mod(g, 300000) * interval '1 minute' - interval '1 day',
+                   %(before)s - mod(g, 300000) * interval '1 minute',
+                   %(before)s - mod(g, 300000) * interval '1 minute', false, false, false, 'given'
             FROM generate_series(1, %(n)s) AS g
             CROSS JOIN LATERAL (
                 SELECT customer_id, service_id, area_id, equipment_id FROM tickets_ticket
-                WHERE id = 1 + (g::bigint * 7919) %% %(have)s) AS s
+                WHERE id = 1 + mod(g::bigint * 7919, %(have)s)) AS s
             CROSS JOIN LATERAL (SELECT s.customer_id) AS c(customer_id)
             """,
             {"n": total - have, "before": before, "have": have},

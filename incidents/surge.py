@@ -2,10 +2,12 @@
 
 The method, in one sentence for ops
 -----------------------------------
-*A cell is proposed when its technical tickets of the last 15 minutes would arise with probability
-below 1 in 1,000 if it were a normal day — counting as normal the same hour of the week averaged
-over the last 4 weeks, and never less than half a ticket per 15 minutes* (a one-sided Poisson upper
-tail test, p < ``SURGE_P_VALUE``, with a baseline floor ``SURGE_BASELINE_FLOOR``).
+*A cell is proposed when its technical tickets of the last 5 or the last 15 minutes would arise by
+chance less than once in 100,000 times on a normal day — normal being the same hour of the week
+averaged over the last 4 weeks, scaled up by how much busier the whole desk is right now (at most
+double), and never less than half a ticket per 15 minutes* (a one-sided Poisson upper-tail test,
+each of the two looks doubled for the second look (Bonferroni), p < ``SURGE_P_VALUE``, with a
+baseline floor ``SURGE_BASELINE_FLOOR`` and a desk factor capped at ``SURGE_DESK_FACTOR_CAP``).
 
 Why Poisson: tickets from many independent customers are the textbook Poisson process; its tail needs
 no tuning beyond the false-alarm rate, it reads as "this many would happen by chance once in 1,000
@@ -35,11 +37,12 @@ tickets outside the hot area cells still pass (everyone in a failing postcode ha
 
 Set-based
 ---------
-Each run is three statements over the ticket table whatever its size: (1) the recent window grouped
-into cells (``HAVING count >= MIN``, where MIN is the smallest count that can pass against the floor:
-below it no cell can fire), (2) the same-hour-of-week windows of past weeks for the candidate cells
-only, (3) one INSERT … SELECT that grows every open proposal with the new tickets in its cell. Both
-reads use the (created_at, service) index; bench/bench_surge.py measures them at 1,000,000 tickets.
+Each run is at most four statements over the ticket table whatever its size: one INSERT … SELECT
+that grows every open proposal with the new tickets in its cell; the recent window grouped into
+cells (``HAVING count >= MIN``, where MIN is the smallest count that can pass against the floor:
+below it no cell can fire) — and only when some cell could fire: the same-hour-of-week windows of
+past weeks for the candidate cells, and the desk's total now and then (the desk factor). The reads
+use the (created_at, service) index; bench/bench_surge.py measures a run at 1,000,000 tickets.
 
 Never twice
 -----------
@@ -260,33 +263,75 @@ def baseline_counts(cells: list[Cell], *, now: datetime) -> dict[tuple[int, str,
     weeks, averaged and scaled to the window."""
     if not cells:
         return {}
-    weeks = settings.SURGE_BASELINE_WEEKS
-    half_hour = timedelta(minutes=30)
-    bounds: list[datetime] = []
-    for k in range(1, weeks + 1):
-        centre = now - timedelta(weeks=k) - window() / 2
-        bounds += [centre - half_hour, centre + half_hour]
-    windows = " OR ".join(f"(t.created_at > %(w{i}s)s AND t.created_at <= %(w{i}e)s)" for i in range(weeks))
-    params = {f"w{i}s": bounds[2 * i] for i in range(weeks)} | {
-        f"w{i}e": bounds[2 * i + 1] for i in range(weeks)
-    }
+    windows, params = _baseline_windows(now)
     params |= {
         "c_service": [c.service_id for c in cells],
         "c_level": [c.level for c in cells],
         "c_key": [c.key for c in cells],
         "services": sorted({c.service_id for c in cells}),
     }
-    per_window = (weeks * 60 / settings.SURGE_WINDOW_MINUTES) if weeks else 1
     with connection.cursor() as cursor:
         cursor.execute(BASELINE_SQL.format(windows=windows), params)
-        return {(s, lv, k): n / per_window for s, lv, k, n in cursor}
+        return {(s, lv, k): n / _per_window() for s, lv, k, n in cursor}
 
 
-def assess(cells: list[Cell], baselines: dict) -> list[Cell]:
-    """Test each cell; return the cells to propose, smallest explaining level first (see module doc)."""
+def _baseline_windows(now: datetime) -> tuple[str, dict]:
+    """The same hour of the week (±30 minutes around the window's middle) in each past week."""
+    weeks = settings.SURGE_BASELINE_WEEKS
+    half_hour = timedelta(minutes=30)
+    params = {}
+    for i in range(weeks):
+        centre = now - timedelta(weeks=i + 1) - window() / 2
+        params[f"w{i}s"], params[f"w{i}e"] = centre - half_hour, centre + half_hour
+    return " OR ".join(
+        f"(t.created_at > %(w{i}s)s AND t.created_at <= %(w{i}e)s)" for i in range(weeks)
+    ), params
+
+
+def _per_window() -> float:
+    """Baseline hours are this many long windows."""
+    return settings.SURGE_BASELINE_WEEKS * 60 / settings.SURGE_WINDOW_MINUTES
+
+
+# The whole desk's technical tickets now and in the baseline hours (statement 2b, when a cell could fire).
+DESK_SQL = """
+SELECT count(*) FILTER (WHERE t.created_at > %(since)s), count(*) FILTER (WHERE t.created_at <= %(since)s)
+FROM tickets_ticket t
+WHERE ((t.created_at > %(since)s AND t.created_at <= %(now)s) OR {windows})
+  AND t.category = 'technical' AND t.service_id IS NOT NULL
+  AND NOT EXISTS (
+      SELECT 1 FROM incidents_incidentticketlink l JOIN incidents_incident i ON i.id = l.incident_id
+      WHERE l.ticket_id = t.id AND l.detached_at IS NULL AND i.status <> 'withdrawn'
+        AND i.status <> 'proposed')
+"""
+
+
+def desk_factor(*, now: datetime) -> float:
+    """How busy the whole desk is now against its own same hour of the week, between 1 and
+    SURGE_DESK_FACTOR_CAP: every cell's usual number is scaled by it, so a busy hour everywhere
+    (weather, a TV match, a national noise) does not make the big cells fire. Capped, so a huge
+    outage elsewhere cannot hide a small one; never below 1, so a quiet hour does not lower the bar."""
+    cap = settings.SURGE_DESK_FACTOR_CAP
+    if cap <= 1:
+        return 1.0
+    windows, params = _baseline_windows(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            DESK_SQL.format(windows=f"({windows})"), params | {"since": now - window(), "now": now}
+        )
+        current, past = cursor.fetchone()
+    usual = past / _per_window()
+    if usual < 1:
+        return 1.0
+    return min(cap, max(1.0, current / usual))
+
+
+def assess(cells: list[Cell], baselines: dict, *, factor: float = 1.0) -> list[Cell]:
+    """Test each cell; return the cells to propose, smallest explaining level first (see module doc).
+    ``factor``: the desk factor (``desk_factor``) the usual numbers are scaled by."""
     floor, alpha = settings.SURGE_BASELINE_FLOOR, settings.SURGE_P_VALUE
     for cell in cells:
-        cell.expected = max(floor, baselines.get(cell.ident, 0.0))
+        cell.expected = max(floor, baselines.get(cell.ident, 0.0) * factor)
         cell.p_value, cell.window_minutes, cell.reports = scan_p(cell.count, cell.count_short, cell.expected)
         cell.hot = cell.p_value < alpha
     hot = {c.ident: c for c in cells if c.hot}
@@ -365,7 +410,8 @@ def detect_surges(*, now: datetime | None = None) -> RunResult:
         if grown_rows:
             SurgeProposal.objects.filter(pk__in={r[0] for r in grown_rows}).update(grown_at=now)
         cells = current_cells(now=now)
-        to_propose = assess(cells, baseline_counts(cells, now=now))
+        factor = desk_factor(now=now) if cells else 1.0
+        to_propose = assess(cells, baseline_counts(cells, now=now), factor=factor)
         proposals = [p for cell in to_propose if (p := _propose(cell, now=now)) is not None]
     return RunResult(proposed=proposals, grown=len(grown_rows))
 

@@ -208,15 +208,20 @@ SURGE_BASELINE_WEEKS = env.int("SURGE_BASELINE_WEEKS", default=4)
 SURGE_BASELINE_FLOOR = env.float("SURGE_BASELINE_FLOOR", default=0.5)
 # float() itself: django-environ's float cast drops the "e" of "1e-4" and reads "1-4".
 SURGE_P_VALUE = float(env.str("SURGE_P_VALUE", default="1e-5"))
+# Every cell's usual number is scaled by how busy the whole desk is now against its usual (never
+# below 1, at most this): a busy hour everywhere is not an outage in the big cells. 1 turns it off.
+SURGE_DESK_FACTOR_CAP = env.float("SURGE_DESK_FACTOR_CAP", default=2.0)
 # A dismissed proposal keeps its cell quiet this long.
 SURGE_QUIET_HOURS = env.float("SURGE_QUIET_HOURS", default=2)
 if not (
     0 < SURGE_P_VALUE < 1
     and SURGE_BASELINE_FLOOR > 0
     and 0 < SURGE_SHORT_WINDOW_MINUTES < SURGE_WINDOW_MINUTES
+    and SURGE_BASELINE_WEEKS >= 1
 ):
     raise ImproperlyConfigured(
-        "SURGE_P_VALUE must be in (0, 1), the floor positive, the short window shorter than the long one."
+        "SURGE_P_VALUE must be in (0, 1), the floor positive, the short window shorter than the long one, "
+        "SURGE_BASELINE_WEEKS at least 1."
     )
 
 # What an Alertmanager "resolved" notification does to its incident (read by incidents/monitoring.py

@@ -367,3 +367,21 @@ def test_confirm_also_attaches_a_ticket_an_agent_added_from_outside_the_cell(tre
     link = IncidentTicketLink.objects.get(incident=proposal.incident, ticket=next_door)
     assert link.attached and link.reasons == {"surge": "broadband/area/se-11122"}
     assert result.linked_count == 6
+
+
+def test_the_usual_numbers_scale_with_how_busy_the_whole_desk_is_capped(tree, ops, settings):
+    settings.SURGE_DESK_FACTOR_CAP = 2.0
+    now = timezone.now()
+    places = (tree.norrmalm, tree.vasastan, tree.rasunda, tree.malmo_c)
+    for week in range(1, 5):  # 6 in the hour around this time each week: usually 1.5 per quarter-hour
+        for i in range(8):
+            report(tree, area=places[i % 4], at=now - timedelta(weeks=week, minutes=i * 7))
+    assert surge.desk_factor(now=now) == 1.0  # quiet now: never below 1
+    for i in range(2):
+        report(tree, area=places[i], at=now - timedelta(minutes=i))
+    assert surge.desk_factor(now=now) == pytest.approx(2 / 1.5)
+    for i in range(5):
+        report(tree, area=places[i % 4], at=now - timedelta(minutes=i))
+    assert surge.desk_factor(now=now) == 2.0  # four times as busy: capped
+    settings.SURGE_DESK_FACTOR_CAP = 1
+    assert surge.desk_factor(now=now) == 1.0
