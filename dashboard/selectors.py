@@ -161,8 +161,9 @@ def ticket_volume(window: Window, services: list[dict]) -> Volume:
 def incident_bands(window: Window) -> list[dict]:
     """Incidents whose window [started, resolved or now] overlaps the range: one query."""
     qs = (
-        # A withdrawn incident was declared by mistake: nothing to shade.
-        Incident.objects.exclude(status=Incident.Status.WITHDRAWN)
+        # A withdrawn incident was declared by mistake, a proposed one (a surge of tickets) is not
+        # declared yet: nothing to shade.
+        Incident.objects.exclude(status__in=[Incident.Status.WITHDRAWN, Incident.Status.PROPOSED])
         .filter(started_at__lte=window.end)
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=window.start))
         .order_by("started_at")

@@ -15,6 +15,12 @@ urlpatterns = [
     path("incidents/<int:pk>/resolve/", apis.IncidentResolveApi.as_view(), name="api-incident-resolve"),
     path("incidents/<int:pk>/withdraw/", apis.IncidentWithdrawApi.as_view(), name="api-incident-withdraw"),
     path("incidents/<int:pk>/reopen/", apis.IncidentReopenApi.as_view(), name="api-incident-reopen"),
+    path(
+        "incidents/<int:pk>/confirm/", apis.IncidentConfirmProposalApi.as_view(), name="api-incident-confirm"
+    ),
+    path(
+        "incidents/<int:pk>/dismiss/", apis.IncidentDismissProposalApi.as_view(), name="api-incident-dismiss"
+    ),
     path("incidents/<int:pk>/tickets/", apis.IncidentTicketsApi.as_view(), name="api-incident-tickets"),
     path(
         "incidents/<int:pk>/tickets/<str:reference>/",

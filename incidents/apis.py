@@ -7,11 +7,12 @@ Natural keys (``code``) for services, areas and equipment.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,10 +23,10 @@ from core.i18n import clean_texts
 from core.languages import LANGUAGE_CODES
 from core.localtime import LocalDateTimeField
 from core.pagination import BoundedLimitOffsetPagination
-from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
+from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole, has_role
 from customers.models import Area, EquipmentModel, Service
-from incidents import selectors, services
-from incidents.models import INACTIVE_STATUSES, Incident, IncidentTicketLink, IncidentUpdate
+from incidents import selectors, services, surge
+from incidents.models import INACTIVE_STATUSES, Incident, IncidentTicketLink, IncidentUpdate, SurgeProposal
 from tickets.models import Ticket
 
 OPS_ROLES = (OPS, ADMIN)
@@ -155,6 +156,27 @@ class IncidentUpdateOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "public", "message", "status", "author", "created_at"]
 
 
+class ProposalOutputSerializer(serializers.Serializer):
+    """What surge detection saw: the cell, and the numbers that triggered it ("14 in 15 min, usually 1")."""
+
+    level = serializers.CharField()
+    service = serializers.CharField(source="service.code")
+    area = serializers.CharField(source="area.code", allow_null=True, default=None)
+    equipment = serializers.CharField(source="equipment.code", allow_null=True, default=None)
+    state = serializers.CharField()
+    reports = serializers.IntegerField()
+    window_minutes = serializers.IntegerField()
+    expected = serializers.FloatField()
+    p_value = serializers.FloatField()
+    summary = serializers.SerializerMethodField()
+    cluster_size = serializers.IntegerField(source="cluster_count", default=None)
+    proposed_at = serializers.DateTimeField()
+    quiet_until = serializers.DateTimeField(allow_null=True)
+
+    def get_summary(self, proposal) -> str:
+        return surge.surge_summary(proposal)
+
+
 class IncidentOutputSerializer(serializers.ModelSerializer):
     # Plain strings, not enums: see ``_choice``.
     kind = serializers.CharField(read_only=True)
@@ -197,6 +219,15 @@ class IncidentDetailOutputSerializer(IncidentOutputSerializer):
 
     class Meta(IncidentOutputSerializer.Meta):
         fields = [*IncidentOutputSerializer.Meta.fields, "updates"]
+
+
+class ProposedIncidentOutputSerializer(IncidentOutputSerializer):
+    """An incident; a proposed one (``?status=proposed``) carries its ``proposal``."""
+
+    proposal = ProposalOutputSerializer(source="surge", read_only=True, allow_null=True, default=None)
+
+    class Meta(IncidentOutputSerializer.Meta):
+        fields = [*IncidentOutputSerializer.Meta.fields, "proposal"]
 
 
 class DeclareOutputSerializer(IncidentOutputSerializer):
@@ -420,14 +451,28 @@ class IncidentCollectionApi(APIView):
         return [HasRole.of(*roles)()]
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", str, description="active, resolved, or a status")],
-        responses=IncidentOutputSerializer(many=True),
+        parameters=[
+            OpenApiParameter(
+                "status",
+                str,
+                description="active, resolved, or a status; 'proposed' (ops only) lists the incidents "
+                "proposed from a surge of tickets, each with its 'proposal' (cell and trigger numbers)",
+            )
+        ],
+        responses=ProposedIncidentOutputSerializer(many=True),
     )
     def get(self, request):
         qs = Incident.objects.prefetch_related("services", "areas", "equipment").order_by(
             "-started_at", "-id"
         )
         wanted = request.query_params.get("status")
+        if not has_role(request.user, *OPS_ROLES):
+            # Proposals are ops' to decide on (agents see one only on a ticket in its cell).
+            if wanted == Incident.Status.PROPOSED:
+                raise PermissionDenied(_("Only operations may list proposed incidents."))
+            qs = qs.exclude(status=Incident.Status.PROPOSED)
+        if wanted == Incident.Status.PROPOSED:
+            return self._proposed(request, qs)
         if wanted == "active":
             qs = qs.active()
         elif wanted:
@@ -437,6 +482,19 @@ class IncidentCollectionApi(APIView):
         paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(IncidentOutputSerializer(page, many=True).data)
+
+    def _proposed(self, request, qs):
+        qs = qs.filter(status=Incident.Status.PROPOSED).prefetch_related(
+            Prefetch(
+                "surge",
+                queryset=SurgeProposal.objects.select_related("service", "area", "equipment").annotate(
+                    cluster_count=Count("cluster")
+                ),
+            )
+        )
+        paginator = BoundedLimitOffsetPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(ProposedIncidentOutputSerializer(page, many=True).data)
 
     @extend_schema(
         request=DeclareInputSerializer,
@@ -673,3 +731,55 @@ class LookupApi(APIView):
         if customer is None:
             raise NotFound(_("No customer found."))
         return Response(LookupOutputSerializer(selectors.caller_overview(customer)).data)
+
+
+# --- proposals from surges of tickets (incidents/surge.py) ------------------------------------------
+
+
+class ConfirmProposalInputSerializer(serializers.Serializer):
+    """All optional: the proposal's title, severity and public message are kept unless given."""
+
+    title = serializers.CharField(max_length=200, required=False)
+    severity = SeverityField(required=False)
+    public_message = LocalizedTextField(required=False)
+    agent_script = LocalizedTextField(required=False)
+
+
+class DismissProposalInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+def _proposed(pk: int) -> Incident:
+    return get_object_or_404(Incident.objects.filter(status=Incident.Status.PROPOSED), pk=pk)
+
+
+class IncidentConfirmProposalApi(APIView):
+    """Ops confirm a proposed incident: declared (source: surge) through the normal declaration,
+    which attaches the cluster's tickets and alerts agents."""
+
+    permission_classes = [HasRole.of(*OPS_ROLES)]
+
+    @extend_schema(request=ConfirmProposalInputSerializer, responses=DeclareOutputSerializer)
+    def post(self, request, pk: int):
+        incident = _proposed(pk)
+        body = ConfirmProposalInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = surge.surge_confirm(incident=incident, actor=request.user, **body.validated_data)
+        incident = result.incident
+        incident.linked_tickets = result.linked_count
+        incident.affected_subscriptions = result.affected_subscriptions
+        return Response(DeclareOutputSerializer(incident).data)
+
+
+class IncidentDismissProposalApi(APIView):
+    """Ops dismiss a proposed incident: withdrawn, and its cell stays quiet for a while."""
+
+    permission_classes = [HasRole.of(*OPS_ROLES)]
+
+    @extend_schema(request=DismissProposalInputSerializer, responses=ProposedIncidentOutputSerializer)
+    def post(self, request, pk: int):
+        incident = _proposed(pk)
+        body = DismissProposalInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        surge.surge_dismiss(incident=incident, actor=request.user, reason=body.validated_data["reason"])
+        return Response(ProposedIncidentOutputSerializer(incident).data)

@@ -20,7 +20,7 @@ from core.languages import TIME_ZONE_FOR_LANGUAGE
 from core.parsing import parse_int
 from incidents import selectors
 from incidents.matching import covering_q
-from incidents.models import Incident, IncidentTicketLink
+from incidents.models import Incident, IncidentTicketLink, SurgeTicket
 from tickets.extensions import ListFilter, Panel, QueueFilter, extensions
 
 ATTACHED_LINKS = "attached_links"
@@ -145,6 +145,21 @@ def _active_incidents_for_linking() -> list[Incident]:
     return list(Incident.objects.active().only("pk", "title").order_by("-severity", "-started_at")[:20])
 
 
+def _surge_context(request, ticket) -> dict | None:
+    """The ticket page: open surge proposals whose cell holds this ticket ("possible outage")."""
+    from incidents import surge
+
+    proposals = surge.open_proposals_for(ticket)
+    if not proposals:
+        return None
+    counted = set(
+        SurgeTicket.objects.filter(ticket=ticket, proposal__in=proposals).values_list(
+            "proposal_id", flat=True
+        )
+    )
+    return {"proposals": proposals, "counted": counted, "ticket": ticket}
+
+
 def register() -> None:
     extensions.macro_placeholders["incident_eta"] = (
         _incident_eta,
@@ -178,6 +193,7 @@ def register() -> None:
     extensions.add_panel(
         "ticket-top", Panel("incidents/panels/ticket_top.html", lambda request, ticket: {"ticket": ticket})
     )
+    extensions.add_panel("ticket-top", Panel("incidents/panels/ticket_surge.html", _surge_context))
     extensions.add_panel(
         "ticket-aside",
         Panel(

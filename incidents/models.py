@@ -40,10 +40,17 @@ class IncidentStatus(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
     # Declared by mistake: hidden from customers and matching, kept for the audit trail.
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    # Proposed by surge detection (incidents/surge.py), not yet declared: it links nothing and is
+    # shown to nobody but ops (and agents handling a ticket in its cell) until ops confirm it.
+    PROPOSED = "proposed", _("Proposed")
 
 
 # An incident in one of these links nothing and is shown to nobody outside operations' history.
-INACTIVE_STATUSES = (IncidentStatus.RESOLVED.value, IncidentStatus.WITHDRAWN.value)
+INACTIVE_STATUSES = (
+    IncidentStatus.RESOLVED.value,
+    IncidentStatus.WITHDRAWN.value,
+    IncidentStatus.PROPOSED.value,
+)
 
 
 class IncidentSource(models.TextChoices):
@@ -153,6 +160,10 @@ class Incident(models.Model):
     @property
     def is_withdrawn(self) -> bool:
         return self.status == self.Status.WITHDRAWN
+
+    @property
+    def is_proposed(self) -> bool:
+        return self.status == self.Status.PROPOSED
 
     def public_message_in(self, language: str | None = None) -> str:
         return text_in(self.public_message, language)
@@ -444,3 +455,99 @@ class Credit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
+
+
+# --- surge detection (incidents/surge.py) ------------------------------------------------------------
+
+
+class SurgeLevel(models.TextChoices):
+    """Where a surge cell lies: one area of a level of the tree, or one equipment model."""
+
+    POSTCODE = "postcode", _("Postcode")
+    MUNICIPALITY = "municipality", _("Municipality")
+    REGION = "region", _("Region")
+    EQUIPMENT = "equipment", _("Equipment model")
+
+
+class SurgeState(models.TextChoices):
+    OPEN = "open", _("Awaiting a decision")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class SurgeProposal(models.Model):
+    """What surge detection saw in one cell (service × area, or service × equipment model), carried by
+    a ``proposed`` incident. Written only by ``incidents.surge``.
+
+    ``cell`` is the cell's key (``broadband/area/se-ab-0180``). At most one open proposal per cell
+    (``surge_one_open_per_cell``): a second detection run, or two at once, grows the proposal instead
+    of proposing it again. A dismissed one keeps its cell quiet until ``quiet_until``."""
+
+    Level = SurgeLevel
+    State = SurgeState
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="surge")
+    cell = models.CharField(_("cell"), max_length=200)
+    level = models.CharField(_("level"), max_length=12, choices=SurgeLevel.choices)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    equipment = models.ForeignKey(
+        EquipmentModel, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(_("state"), max_length=10, choices=SurgeState.choices, default=SurgeState.OPEN)
+    # The numbers that triggered it, as of the last run that saw the cell surge.
+    reports = models.PositiveIntegerField(_("reports in the window"))
+    window_minutes = models.PositiveSmallIntegerField(_("window (minutes)"))
+    expected = models.FloatField(_("usual number in the window"))
+    p_value = models.FloatField(_("chance of this many by chance"))
+    proposed_at = models.DateTimeField(_("proposed"), default=timezone.now)
+    grown_at = models.DateTimeField(_("last grew"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    quiet_until = models.DateTimeField(_("quiet until"), null=True, blank=True)
+    tickets = models.ManyToManyField(Ticket, through="SurgeTicket", related_name="+")
+
+    class Meta:
+        verbose_name = _("surge proposal")
+        verbose_name_plural = _("surge proposals")
+        constraints = [
+            # Never proposed twice: the detector's INSERT races lose on this, and grow instead.
+            models.UniqueConstraint(
+                fields=["cell"], condition=models.Q(state="open"), name="surge_one_open_per_cell"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=[s.value for s in SurgeState]), name="surge_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(level__in=[v.value for v in SurgeLevel]), name="surge_level_valid"
+            ),
+        ]
+        indexes = [
+            # The detector's "cells to keep quiet" and the agents' panel: open or recently dismissed.
+            models.Index(fields=["service", "state"], name="surge_service_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.cell
+
+
+class SurgeTicket(models.Model):
+    """A ticket counted in a surge proposal (the cluster). Confirming declares the incident, which
+    attaches them; a dismissed proposal's tickets stay counted so they do not fire a wider cell."""
+
+    proposal = models.ForeignKey(SurgeProposal, on_delete=models.CASCADE, related_name="cluster")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("surge ticket")
+        verbose_name_plural = _("surge tickets")
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "ticket"], name="surgeticket_unique"),
+        ]
+        indexes = [models.Index(fields=["ticket"], name="surgeticket_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id} ∋ {self.ticket_id}"

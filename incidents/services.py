@@ -139,6 +139,7 @@ def incident_declare(
     notify_customers: bool | None = None,
     needs_scope: bool = False,
     affects_everyone: bool = False,
+    proposal: Incident | None = None,
     actor,
 ) -> DeclareResult:
     """Declare an incident and link every open ticket its scope covers, in one transaction.
@@ -152,6 +153,8 @@ def incident_declare(
     ``notify_customers`` (None: by kind) says whether affected customers are e-mailed.
     With ``needs_scope`` (monitoring could not tell where) matching is held: nothing is linked until
     ops confirm a scope (``incidents.monitoring.incident_confirm_scope``).
+    ``proposal``: a ``proposed`` incident (``incidents.surge``) that ops confirm: that row is
+    declared (it becomes investigating, with this scope and texts) instead of a new one.
 
     Refused (``DomainError`` naming the field) before anything is written: an empty scope unless
     ``affects_everyone`` says so on purpose, or it is held (``needs_scope``) ("affects_everyone"); a
@@ -184,9 +187,39 @@ def incident_declare(
         eta=eta,
         now=now,
     )
+    fields = {
+        "title": title,
+        "kind": kind,
+        "severity": severity,
+        "status": Incident.Status.INVESTIGATING,
+        "source": source,
+        "needs_scope": needs_scope,
+        "started_at": started_at or now,
+        "detected_at": now,
+        "eta": eta,
+        "description": description or "",
+        **texts,
+        "keywords": matching.normalise_keywords(keywords),
+        "notify_customers": Incident.notifies_customers_by_default(kind)
+        if notify_customers is None
+        else bool(notify_customers),
+        "created_by": actor,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if proposal is not None:
+        incident = _locked(proposal)
+        if incident.status != Incident.Status.PROPOSED:
+            raise DomainError(_("This incident is not an open proposal."), field="status")
+        fields["detected_at"] = incident.detected_at  # when the surge was seen, not when confirmed
+        for name, value in fields.items():
+            setattr(incident, name, value)
+        incident.save()
+    else:
+        incident = None
     try:
         with transaction.atomic():  # a concurrent twin with the same external key loses cleanly
-            incident = Incident.objects.create(
+            incident = incident or Incident.objects.create(
                 title=title,
                 kind=kind,
                 severity=severity,
@@ -316,6 +349,8 @@ def incident_post_update(
         raise DomainError(_("Withdraw the incident to mark it withdrawn."), field="status")
     if incident.is_withdrawn:
         raise DomainError(_("This incident was withdrawn."), field="status")
+    if incident.is_proposed:
+        raise DomainError(_("This incident is only proposed: confirm or dismiss it."), field="status")
     if status is not None and not incident.is_active:
         raise DomainError(_("This incident is resolved."), field="status")
     if eta is not None and not incident.is_active:
@@ -359,6 +394,8 @@ def incident_resolve(*, incident: Incident, actor, message: dict | str | None = 
     commits. Writes a public update (with ``message`` when given). Sends ``incident_resolved``.
     """
     incident = _locked(incident)
+    if incident.is_proposed:
+        raise DomainError(_("This incident is only proposed: confirm or dismiss it."), field="status")
     if not incident.is_active:
         raise DomainError(_("This incident is already resolved."), field="status")
     matching.lock_for_declaration()
@@ -404,6 +441,8 @@ def incident_withdraw(*, incident: Incident, actor, reason: str) -> WithdrawResu
     incident = _locked(incident)
     if incident.is_withdrawn:
         raise DomainError(_("This incident was already withdrawn."), field="status")
+    if incident.is_proposed:
+        raise DomainError(_("This incident is only proposed: confirm or dismiss it."), field="status")
     matching.lock_for_declaration()
     now = timezone.now()
     detached = IncidentTicketLink.objects.filter(incident=incident, detached_at__isnull=True).update(

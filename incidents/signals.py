@@ -24,6 +24,9 @@ incident_tickets_kept_open = Signal()
 # An incident declared by mistake was withdrawn: its links are detached and it is shown to nobody.
 # Arguments: incident, actor, reason (str), detached_count (int).
 incident_withdrawn = Signal()
+# Surge detection proposed an incident (status "proposed"): ops decide whether to declare it.
+# Arguments: incident, proposal (a SurgeProposal).
+incident_proposed = Signal()
 
 
 def announce_linked(*, incident, ticket_ids: list[int], origin: str, actor) -> None:

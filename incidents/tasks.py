@@ -36,3 +36,15 @@ def sweep_unclosed_resolutions() -> int:
     if ids:
         log.info("re-enqueued close_the_loop for %d resolved incidents", len(ids))
     return len(ids)
+
+
+@shared_task(ignore_result=True)
+def detect_surges() -> int:
+    """Periodic (every minute): propose incidents from surges of similar tickets (incidents/surge.py).
+    Idempotent: a second run in the same minute grows what the first proposed, never proposes twice."""
+    from incidents import surge
+
+    result = surge.detect_surges()
+    if result.proposed:
+        log.info("surge detection proposed %d incidents", len(result.proposed))
+    return len(result.proposed)

@@ -31,6 +31,13 @@ urlpatterns = [
         name="detach_ticket",
     ),
     path("desk/clusters/link/", views.incident_link_cluster, name="link_cluster"),
+    path("ops/incidents/<int:pk>/confirm/", views.surge_confirm, name="surge_confirm"),
+    path("ops/incidents/<int:pk>/dismiss/", views.surge_dismiss, name="surge_dismiss"),
+    path(
+        "desk/tickets/<str:reference>/proposals/<int:pk>/link/",
+        views.surge_link_ticket,
+        name="surge_link_ticket",
+    ),
     path("desk/tickets/<str:reference>/incidents/", views.incidents_for_ticket, name="for_ticket"),
     path("desk/tickets/<str:reference>/incidents/link/", views.ticket_link_incident, name="link_from_ticket"),
     path("desk/customers/<str:number>/incidents/", views.incidents_for_customer, name="for_customer"),

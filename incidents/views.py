@@ -24,9 +24,9 @@ from core.parsing import parse_int
 from core.redirects import redirect_back
 from core.roles import ADMIN, OPS, STAFF_ROLES, has_role, role_required
 from customers.models import Customer
-from incidents import selectors, services
+from incidents import selectors, services, surge
 from incidents.forms import DeclareForm, ScopeForm, UpdateForm, time_zone_label
-from incidents.models import Incident, IncidentUpdate
+from incidents.models import Incident, IncidentUpdate, SurgeProposal
 from tickets.models import Ticket
 from tickets.selectors import cluster_tickets, get_ticket_for
 
@@ -84,6 +84,12 @@ def incident_list(request: HttpRequest) -> HttpResponse:
             "active": active.order_by("-severity", "-started_at"),
             "resolved": selectors.recently_resolved(days=14)[:50],
             "withdrawn": selectors.recently_withdrawn(days=14)[:50],
+            # Ops decide on proposals from surges of tickets (incidents/surge.py).
+            "proposed": SurgeProposal.objects.filter(state=SurgeProposal.State.OPEN)
+            .select_related("incident")
+            .order_by("-proposed_at")[:50]
+            if has_role(request.user, *OPS_ROLES)
+            else [],
             "can_declare": has_role(request.user, *OPS_ROLES),
         },
     )
@@ -106,6 +112,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .order_by("-created_at"),
             "links": links,
             "workaround_steps": workaround_steps(incident.workaround_in()),
+            "proposal": SurgeProposal.objects.filter(incident=incident).first(),
             "is_ops": has_role(request.user, *OPS_ROLES),
             "update_form": UpdateForm(),
         },
@@ -485,3 +492,55 @@ def status_page(request: HttpRequest) -> HttpResponse:
     active = selectors.public_active_incidents()
     resolved = list(selectors.recently_resolved(days=3)[:10])
     return render(request, "incidents/status.html", {"active": active, "resolved": resolved})
+
+
+# --- proposals from surges of tickets (incidents/surge.py) ------------------------------------------
+
+
+@require_POST
+@role_required(*OPS_ROLES)
+def surge_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ops: declare the proposed incident (the normal declaration: tickets attached, agents alerted)."""
+    incident = get_object_or_404(Incident, pk=pk)
+    try:
+        result = surge.surge_confirm(incident=incident, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Declared; %(count)d ticket linked.",
+                "Declared; %(count)d tickets linked.",
+                result.linked_count,
+            )
+            % {"count": result.linked_count},
+        )
+    return redirect("incidents:detail", pk=pk)
+
+
+@require_POST
+@role_required(*OPS_ROLES)
+def surge_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ops: not an outage. The proposal is withdrawn and its cell kept quiet for a while."""
+    incident = get_object_or_404(Incident, pk=pk)
+    try:
+        surge.surge_dismiss(incident=incident, actor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Proposal dismissed."))
+    return redirect("incidents:detail", pk=pk)
+
+
+@require_POST
+@role_required(*LINKING)
+def surge_link_ticket(request: HttpRequest, pk: int, reference: str) -> HttpResponse:
+    """From the ticket page: this ticket belongs to the proposed incident's cluster."""
+    ticket = get_ticket_for(request.user, reference)
+    incident = get_object_or_404(Incident, pk=pk)
+    try:
+        surge.surge_link_ticket(incident=incident, ticket=ticket, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return _back(request, reverse("tickets:detail", args=[ticket.reference]))

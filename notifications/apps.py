@@ -19,6 +19,7 @@ class NotificationsConfig(AppConfig):
         signals.incident_updated.connect(receivers.on_incident_updated, dispatch_uid="alerts.updated")
         signals.incident_resolved.connect(receivers.on_incident_resolved, dispatch_uid="alerts.resolved")
         signals.incident_withdrawn.connect(receivers.on_incident_withdrawn, dispatch_uid="alerts.withdrawn")
+        signals.incident_proposed.connect(receivers.on_incident_proposed, dispatch_uid="alerts.proposed")
         signals.incident_linked.connect(receivers.on_incident_linked, dispatch_uid="alerts.linked")
         ticket_signals.ticket_changed.connect(
             receivers.on_ticket_changed, dispatch_uid="outbox.ticket_changed"

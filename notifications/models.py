@@ -18,6 +18,8 @@ class AlertKind(models.TextChoices):
     INCIDENT_UPDATED = "incident-updated", _("Incident updated")
     INCIDENT_RESOLVED = "incident-resolved", _("Incident resolved")
     INCIDENT_WITHDRAWN = "incident-withdrawn", _("Incident withdrawn")
+    # To ops only (one alert each): surge detection proposes an incident for them to decide on.
+    INCIDENT_PROPOSED = "incident-proposed", _("Incident proposed from a surge")
     TICKET_MATCHED = "ticket-matched", _("Your ticket matched an incident")
 
 

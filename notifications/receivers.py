@@ -35,6 +35,11 @@ def on_incident_withdrawn(sender, *, incident: Incident, reason: str = "", **kwa
     services.alert_for_incident(incident=incident, kind=Alert.Kind.INCIDENT_WITHDRAWN, reason=reason)
 
 
+def on_incident_proposed(sender, *, incident: Incident, proposal, **kwargs) -> None:
+    # Ops decide; agents hear of it only when it is confirmed (declared), or on the ticket page.
+    services.alerts_for_proposal(incident=incident, proposal=proposal)
+
+
 def on_incident_linked(sender, *, incident: Incident, ticket_ids, origin: str, **kwargs) -> None:
     services.queue_changed_on_commit(services.ALL_QUEUES)  # the rows' incident marks changed
     # A person linking a ticket already knows; only automatic matches need telling the assignee.

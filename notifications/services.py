@@ -13,13 +13,17 @@ from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from core.languages import LANGUAGE_CODES
+from core.roles import ADMIN, OPS
 from incidents.models import Incident
+from incidents.surge import surge_summary
 from notifications.models import Alert, AlertReceipt
 from tickets.models import REFERENCE_PREFIX, Ticket
 
@@ -172,6 +176,49 @@ def alerts_for_kept_open_tickets(*, incident: Incident, ticket_ids: Iterable[int
                 },
             )
             for ticket_id, assignee_id in rows
+        ]
+    )
+    publish_on_commit([a.pk for a in alerts])
+    return alerts
+
+
+def alerts_for_proposal(*, incident: Incident, proposal) -> list[Alert]:
+    """One ``incident-proposed`` alert to each active ops (and admin) user, with the trigger numbers:
+    ops decide whether it is an outage. Set-based like the other per-user alerts."""
+    recipients = list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[OPS, ADMIN])
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not recipients:
+        return []
+    summary = {}
+    for language in LANGUAGE_CODES:
+        with translation.override(language):
+            summary[language] = surge_summary(proposal)
+    payload = {
+        "incident": incident_payload(incident),
+        "proposal": {
+            "summary": summary,
+            "reports": proposal.reports,
+            "window_minutes": proposal.window_minutes,
+            "expected": round(proposal.expected, 2),
+            "level": proposal.level,
+        },
+    }
+    now = timezone.now()
+    alerts = Alert.objects.bulk_create(
+        [
+            Alert(
+                kind=Alert.Kind.INCIDENT_PROPOSED,
+                incident=incident,
+                recipient_id=user_id,
+                created_at=now,
+                payload=payload,
+            )
+            for user_id in recipients
         ]
     )
     publish_on_commit([a.pk for a in alerts])

@@ -26,6 +26,8 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         "outbox-sweep": {"task": "notifications.tasks.sweep_outbox", "schedule": 15.0},
         # Resolved incidents whose linked tickets were not all replied to (worker killed, broker down).
         "resolutions-sweep": {"task": "incidents.tasks.sweep_unclosed_resolutions", "schedule": 60.0},
+        # Surges of similar tickets no incident explains become proposed incidents (incidents/surge.py).
+        "surge-detect": {"task": "incidents.tasks.detect_surges", "schedule": 60.0},
         # Customers' e-mail from the intake IMAP mailboxes (INTAKE_IMAP_URL); a no-op when unset.
         # The dashboard's hourly ticket rollup: the last closed hours again, and the watermark moved.
         "dashboard-rollup": {"task": "dashboard.tasks.refresh_rollup", "schedule": 60.0},

@@ -220,6 +220,11 @@
       toast.appendChild(element("p", "toast-withdrawn", label("withdrawn-say")));
       if (alert.reason) toast.appendChild(element("p", "toast-update", alert.reason));
     }
+    if (alert.kind === "incident-proposed" && alert.proposal) {
+      // Not declared yet: the numbers that triggered it, not a script for customers.
+      toast.appendChild(element("p", "toast-update", inLanguage(alert.proposal.summary)));
+      script = "";
+    }
     if (script && !over) {
       toast.appendChild(element("p", "toast-say", label("say")));
       toast.appendChild(element("div", "script", script));
