@@ -489,11 +489,15 @@ def outbox_deliver(*, limit: int | None = None, _connection_per_message: bool = 
     smtp = get_connection(fail_silently=False)
     try:
         smtp.open()
+        # Pipelining needs the SMTP backend's socket; other backends (console, locmem, a relay's
+        # own) send one message at a time through send_messages.
+        wire_connection = getattr(smtp, "connection", None)
         pipeline = (
-            sending.Pipeline(smtp.connection)
+            sending.Pipeline(wire_connection)
             if settings.NOTIFICATION_SMTP_PIPELINING
             and not _connection_per_message
-            and sending.pipelining(smtp.connection)
+            and wire_connection is not None
+            and sending.pipelining(wire_connection)
             else None
         )
     except (OSError, smtplib.SMTPException) as exc:

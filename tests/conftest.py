@@ -78,6 +78,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the desk's default language: a request made in an earlier test (a Swedish
+    customer's) leaves its language active in this thread otherwise."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     """Each test gets its own channel layer instance: channels_redis ties an instance's receiving to
     the event loop that first received on it, and every async test (and tests.notifications'
