@@ -32,7 +32,7 @@ from benchdb import drop_database, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "supportdesk_bench_resolve"
+BENCH_DB = os.environ.get("BENCH_DB", "supportdesk_bench_resolve")
 MESSAGE = {
     "sv": "Felet är åtgärdat. Vi ber om ursäkt för besväret.",
     "fi": "Vika on korjattu. Pahoittelemme haittaa.",

@@ -695,19 +695,31 @@ def incident_close_linked_tickets(*, incident_id: int, chunk: int = RESOLUTION_C
     concurrently or after a worker died half-way. Work goes in chunks of ``chunk`` links, each one
     transaction that claims its links (``resolution_replied_at``, under row locks taken with SKIP
     LOCKED so a concurrent run takes other links) together with the replies and status changes it
-    writes: a chunk commits whole or not at all. Set-based per chunk: one SELECT … FOR UPDATE, one
-    UPDATE of the links, one INSERT of replies, one UPDATE and one INSERT for the resolutions."""
+    writes: a chunk commits whole or not at all. Set-based per chunk: one claim (on PostgreSQL a single
+    ``UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``), one INSERT of replies, one
+    UPDATE feeding one INSERT for the resolutions.
+
+    The chunks walk the incident's links in ticket order (a keyset on the unique (incident, ticket)
+    index), so each chunk reads only its own links instead of re-scanning the ones already done. A
+    run finishes only after a pass from the start finds nothing left: links a concurrent run held
+    (and then gave up, dying) when this one passed them are picked up then, or by the sweep."""
     incident = Incident.objects.filter(pk=incident_id, status=Incident.Status.RESOLVED).first()
     if incident is None:  # gone, or reopened since: nothing to close
         return LoopClosed()
     texts = resolution_texts(incident)
     replied = resolved = kept = 0
+    after, fresh_pass = 0, True
     while True:
         with transaction.atomic():
             _commit_without_waiting_for_disk()
-            done = _close_chunk(incident, texts=texts, limit=chunk)
+            done = _close_chunk(incident, texts=texts, limit=chunk, after=after)
         if done is None:
-            return LoopClosed(replied=replied, resolved=resolved, kept_open=kept)
+            if fresh_pass:
+                return LoopClosed(replied=replied, resolved=resolved, kept_open=kept)
+            after, fresh_pass = 0, True  # once more from the start, for links skipped while locked
+            continue
+        fresh_pass = False
+        after = done.last_ticket_id
         replied += done.replied
         resolved += done.resolved
         kept += done.kept_open
@@ -722,36 +734,84 @@ def _commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
-def _close_chunk(incident: Incident, *, texts: dict[str, str], limit: int) -> LoopClosed | None:
+@dataclass(frozen=True)
+class _Chunk(LoopClosed):
+    last_ticket_id: int = 0
+
+
+def _claim_links(incident: Incident, *, after: int, limit: int, now) -> list[tuple[int, bool, bool]]:
+    """Claim (``resolution_replied_at = now``) up to ``limit`` unclaimed attached links of open
+    tickets with a ticket id above ``after``, in ticket order, skipping links another run holds.
+    Returns (ticket id, keep open, customer wrote since the link) per claimed link."""
+    if connection.vendor == "postgresql":
+        return _claim_links_sql(incident, after=after, limit=limit, now=now)
     customer_wrote_since_link = TicketEvent.objects.filter(
         ticket=OuterRef("ticket_id"),
         kind=TicketEvent.Kind.CUSTOMER_MESSAGE,
         created_at__gt=OuterRef("created_at"),
     )
-    # Lock the links (SKIP LOCKED: a concurrent run takes the next ones instead of waiting); the
-    # ticket rows are locked by the UPDATEs below.
     links = list(
         IncidentTicketLink.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(
             incident=incident,
+            ticket_id__gt=after,
             detached_at__isnull=True,
             resolution_replied_at__isnull=True,
             ticket__status__in=Ticket.OPEN_STATUSES,
         )
         .annotate(customer_wrote=Exists(customer_wrote_since_link))
-        .order_by("pk")
+        .order_by("ticket_id")
         .values_list("pk", "ticket_id", "ticket__keep_open", "customer_wrote")[:limit]
     )
-    if not links:
-        return None
-    now = timezone.now()
     claimed = IncidentTicketLink.objects.filter(
         pk__in=[pk for pk, *_rest in links], resolution_replied_at__isnull=True
     ).update(resolution_replied_at=now)
     if claimed != len(links):  # cannot happen while we hold their locks; refuse rather than double-reply
         raise RuntimeError(f"claimed {claimed} of {len(links)} locked links of incident {incident.pk}")
-    ticket_ids = [ticket_id for _pk, ticket_id, *_rest in links]
-    keep = [ticket_id for _pk, ticket_id, keep_open, wrote in links if keep_open or wrote]
+    return [(ticket_id, keep_open, wrote) for _pk, ticket_id, keep_open, wrote in links]
+
+
+def _claim_links_sql(incident: Incident, *, after: int, limit: int, now) -> list[tuple[int, bool, bool]]:
+    # One statement: the locking read walks link_incident_ticket_unique from ``after`` and stops at
+    # ``limit`` rows; the UPDATE claims exactly the rows it locked (still unclaimed: we hold them).
+    link, ticket, event = (m._meta.db_table for m in (IncidentTicketLink, Ticket, TicketEvent))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH picked AS (
+                SELECT l.id, l.ticket_id, t.keep_open,
+                       EXISTS (SELECT 1 FROM {event} e WHERE e.ticket_id = l.ticket_id
+                               AND e.created_at > l.created_at AND e.kind = %s) AS wrote
+                FROM {link} l JOIN {ticket} t ON t.id = l.ticket_id
+                WHERE l.incident_id = %s AND l.ticket_id > %s AND l.detached_at IS NULL
+                      AND l.resolution_replied_at IS NULL AND t.status IN %s
+                ORDER BY l.ticket_id
+                LIMIT %s
+                FOR UPDATE OF l SKIP LOCKED
+            )
+            UPDATE {link} l SET resolution_replied_at = %s
+            FROM picked WHERE l.id = picked.id
+            RETURNING picked.ticket_id, picked.keep_open, picked.wrote
+            """,
+            [
+                TicketEvent.Kind.CUSTOMER_MESSAGE,
+                incident.pk,
+                after,
+                tuple(Ticket.OPEN_STATUSES),
+                limit,
+                now,
+            ],
+        )
+        return sorted(cursor.fetchall())
+
+
+def _close_chunk(incident: Incident, *, texts: dict[str, str], limit: int, after: int = 0) -> _Chunk | None:
+    now = timezone.now()
+    links = _claim_links(incident, after=after, limit=limit, now=now)
+    if not links:
+        return None
+    ticket_ids = [ticket_id for ticket_id, _keep, _wrote in links]
+    keep = [ticket_id for ticket_id, keep_open, wrote in links if keep_open or wrote]
     kept = set(keep)
     tickets_reply_bulk(
         tickets=Ticket.objects.filter(pk__in=ticket_ids),
@@ -768,7 +828,9 @@ def _close_chunk(incident: Incident, *, texts: dict[str, str], limit: int) -> Lo
     if keep:
         tickets_flag_for_attention(ticket_ids=keep, at=now)
         incident_tickets_kept_open.send(sender=Incident, incident=incident, ticket_ids=keep)
-    return LoopClosed(replied=len(ticket_ids), resolved=len(resolved), kept_open=len(keep))
+    return _Chunk(
+        replied=len(ticket_ids), resolved=len(resolved), kept_open=len(keep), last_ticket_id=ticket_ids[-1]
+    )
 
 
 def resolutions_left_open(*, now: datetime | None = None) -> list[int]:
