@@ -18,7 +18,7 @@ from rest_framework import serializers
 from core.errors import DomainError
 from core.languages import TIME_ZONE_FOR_LANGUAGE
 from core.parsing import parse_int
-from incidents import selectors
+from incidents import selectors, sla
 from incidents.matching import covering_q
 from incidents.models import Incident, IncidentTicketLink, SurgeTicket
 from tickets.extensions import ListFilter, Panel, QueueFilter, extensions
@@ -170,6 +170,7 @@ def register() -> None:
         gettext_lazy("the title of the fault attached to the ticket"),
     )
     extensions.add_queue_annotation(_flag_explained_by_active_incident)
+    extensions.sla_pauses["incident"] = sla.PAUSE
     extensions.add_payload_prefetch(
         Prefetch(
             "incident_links",

@@ -25,7 +25,7 @@ from core.errors import DomainError, NotFound
 from core.i18n import clean_texts
 from core.languages import LANGUAGE_CODES
 from customers.models import Area, EquipmentModel, Service, Subscription
-from incidents import compensation, matching
+from incidents import compensation, matching, sla
 from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
 from incidents.signals import (
     announce_linked,
@@ -400,6 +400,7 @@ def incident_resolve(*, incident: Incident, actor, message: dict | str | None = 
         raise DomainError(_("This incident is already resolved."), field="status")
     matching.lock_for_declaration()
     now = timezone.now()
+    sla.resume(ending=IncidentTicketLink.objects.filter(incident=incident), at=now)  # before it ends
     IncidentUpdate.objects.create(
         incident=incident,
         public=True,
@@ -445,9 +446,9 @@ def incident_withdraw(*, incident: Incident, actor, reason: str) -> WithdrawResu
         raise DomainError(_("This incident is only proposed: confirm or dismiss it."), field="status")
     matching.lock_for_declaration()
     now = timezone.now()
-    detached = IncidentTicketLink.objects.filter(incident=incident, detached_at__isnull=True).update(
-        detached_at=now, detached_by=actor, detach_reason=reason[:300]
-    )
+    attached = IncidentTicketLink.objects.filter(incident=incident, detached_at__isnull=True)
+    sla.resume(ending=attached, at=now)  # a resolved incident's tickets were resumed at its resolve
+    detached = attached.update(detached_at=now, detached_by=actor, detach_reason=reason[:300])
     IncidentUpdate.objects.create(
         incident=incident,
         public=False,
@@ -503,8 +504,9 @@ def incident_reopen(*, incident: Incident, actor, message: dict | str | None = N
     )
     incident.status = Incident.Status.INVESTIGATING
     incident.resolved_at = None
+    incident.reopened_at = now  # its attached links pause their tickets' SLA again from now
     incident.updated_at = now
-    incident.save(update_fields=["status", "resolved_at", "updated_at"])
+    incident.save(update_fields=["status", "resolved_at", "reopened_at", "updated_at"])
     scope = matching.Scope.of(incident)
     matching.lock_for_declaration()  # after the status is written: see matching.py
     reattached = matching.reattach_system_detached(incident, scope=scope)
@@ -588,6 +590,7 @@ def incident_detach_ticket(
     if link is None:
         raise NotFound(_("This ticket is not linked to this incident."), field="reference")
     now = timezone.now()
+    sla.resume(ending=IncidentTicketLink.objects.filter(pk=link.pk), at=now)
     link.detached_at = now
     link.detached_by = actor
     link.detach_reason = (reason or "").strip()[:300]
