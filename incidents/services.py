@@ -280,8 +280,13 @@ def incident_change_scope(
     areas: Iterable[Area] | None = None,
     equipment: Iterable[EquipmentModel] | None = None,
     keywords: Sequence[str] | None = None,
+    affects_everyone: bool = False,
 ) -> ScopeChangeResult:
     """Change an active incident's scope (``None`` leaves a dimension as it is).
+
+    Guarded as a declaration is: a change that leaves no dimension named, on an incident whose
+    scope named one, would link every open ticket and alert every agent, so it is refused
+    (``DomainError`` on "affects_everyone") unless ``affects_everyone`` says so on purpose.
 
     Widening links the newly covered open tickets (set-based, as on declaration); narrowing
     detaches the auto links whose tickets fall outside (set-based, reason "scope narrowed").
@@ -291,6 +296,27 @@ def incident_change_scope(
     incident = _locked(incident)
     if not incident.is_active:
         raise DomainError(_("This incident is resolved; its scope can no longer change."), field="status")
+    current = {
+        "services": list(incident.services.all()),
+        "areas": list(incident.areas.all()),
+        "equipment": list(incident.equipment.all()),
+        "keywords": incident.keywords or [],
+    }
+    after = {
+        "services": current["services"] if services is None else list(services),
+        "areas": current["areas"] if areas is None else list(areas),
+        "equipment": current["equipment"] if equipment is None else list(equipment),
+        "keywords": current["keywords"] if keywords is None else list(keywords),
+    }
+    if not affects_everyone and scope_is_empty(**after) and not scope_is_empty(**current):
+        raise DomainError(
+            _(
+                "The scope would name no service, area, equipment or keyword, so it would cover every "
+                "customer. Keep something in the scope, or confirm that it affects every customer."
+            ),
+            field="affects_everyone",
+        )
+    services, areas, equipment = after["services"], after["areas"], after["equipment"]
     if services is not None:
         incident.services.set(list(services))
     if areas is not None:
