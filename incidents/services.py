@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -412,12 +412,24 @@ def _attached_open_tickets(incident: Incident) -> QuerySet[Ticket]:
     return Ticket.objects.open().filter(pk__in=attached.values("ticket_id"))
 
 
+def _stays_open_q() -> Q:
+    """Links whose ticket an incident's resolution replies to but leaves open (``_claim_links``):
+    marked keep open, or the customer wrote since the link."""
+    customer_wrote_since_link = TicketEvent.objects.filter(
+        ticket=OuterRef("ticket_id"),
+        kind=TicketEvent.Kind.CUSTOMER_MESSAGE,
+        created_at__gt=OuterRef("created_at"),
+    )
+    return Q(ticket__keep_open=True) | Q(Exists(customer_wrote_since_link))
+
+
 @transaction.atomic
 def incident_resolve(*, incident: Incident, actor, message: dict | str | None = None) -> Incident:
     """Resolve the incident: it links nothing new from now on; its links stay (history).
 
     Takes the matching lock so no ticket matched concurrently is linked after the resolution
-    commits. Writes a public update (with ``message`` when given). Sends ``incident_resolved``.
+    commits. Linked tickets the resolution will leave open (keep open, or the customer wrote since
+    the link) get the time they waited on it added to their SLA due time (``incidents.sla``). Writes a public update (with ``message`` when given). Sends ``incident_resolved``.
     """
     incident = _locked(incident)
     if incident.is_proposed:
@@ -426,7 +438,10 @@ def incident_resolve(*, incident: Incident, actor, message: dict | str | None = 
         raise DomainError(_("This incident is already resolved."), field="status")
     matching.lock_for_declaration()
     now = timezone.now()
-    sla.resume(ending=IncidentTicketLink.objects.filter(incident=incident), at=now)  # before it ends
+    # Before it ends: the tickets its resolution will leave open get their paused time back. The
+    # others are resolved by close-the-loop (their due time no longer matters), and shifting 100,000
+    # due times here would cost more than closing the loop on them.
+    sla.resume(ending=IncidentTicketLink.objects.filter(incident=incident).filter(_stays_open_q()), at=now)
     IncidentUpdate.objects.create(
         incident=incident,
         public=True,

@@ -5,7 +5,12 @@ that is not a known issue (a known defect comes with a workaround the agent can 
 does not wait on us). The breach sweep skips such tickets (``tickets.extensions.sla_pauses``,
 registered in ``incidents.extensions``). When pausing links end — the incident is resolved or
 withdrawn, or the link is detached (by a person, a narrowed scope, a changed ticket) — one UPDATE
-moves the tickets' ``sla_due_at`` later by the time their clock stood still (``resume``).
+moves the tickets' ``sla_due_at`` later by the time their clock stood still (``resume``). At a
+resolve only the tickets the resolution leaves open are moved (marked keep open, or the customer
+wrote since the link): close-the-loop resolves the others, so their due time no longer matters, and
+moving 10,000 due times cost more than the whole loop (bench/README.md). A customer writing between
+the resolve and the loop reaching the ticket keeps it open without the shift; its agent is alerted
+about it anyway.
 
 Overlapping incidents are counted once. A link's pause starts at ``pause_start`` (when it was
 linked, or the incident reopened, whichever is later). When links end at ``at``, a ticket's due

@@ -27,9 +27,19 @@ from incidents.services import (
 )
 from tests.factories import declare_incident
 from tickets.models import Ticket
-from tickets.services import tickets_flag_sla_breaches
+from tickets.services import ticket_comment, tickets_flag_sla_breaches
 
 pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def customer_writes():
+    """The ticket's customer writes to it (now)."""
+
+    def write(ticket) -> None:
+        ticket_comment(ticket=ticket, actor=ticket.customer.user, body="Still broken here.", public=True)
+
+    return write
 
 
 def linked_hours_ago(ticket, incident, hours: float) -> None:
@@ -74,9 +84,15 @@ def test_a_known_issue_does_not_pause_the_sla(catalogue, ticket_in, ops):
     assert tickets_flag_sla_breaches() == 1
 
 
+def keep_open(*tickets) -> None:
+    """Marked so an incident's resolution replies but leaves them open (their SLA still matters)."""
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(keep_open=True)
+
+
 def test_resolving_moves_the_due_time_by_the_time_linked_in_one_update(catalogue, ticket_in, ops):
     first, second = ticket_in(service=catalogue.email), ticket_in(service=catalogue.email)
     incident = declare_incident(actor=ops, services=[catalogue.email]).incident
+    keep_open(first, second)
     linked_hours_ago(first, incident, 3)
     linked_hours_ago(second, incident, 1)
     before = {t.pk: due(t) for t in (first, second)}
@@ -91,6 +107,24 @@ def test_resolving_moves_the_due_time_by_the_time_linked_in_one_update(catalogue
     # (close the loop resolved them afterwards; the shift happened while they were open)
     assert close_to(shifted_by(before[first.pk], first), timedelta(hours=3))
     assert close_to(shifted_by(before[second.pk], second), timedelta(hours=1))
+
+
+def test_resolving_leaves_alone_the_due_time_of_tickets_the_resolution_closes(
+    catalogue, ticket_in, ops, customer_writes
+):
+    closed, kept, wrote = (ticket_in(service=catalogue.email) for _ in range(3))
+    incident = declare_incident(actor=ops, services=[catalogue.email]).incident
+    keep_open(kept)
+    for ticket in (closed, kept, wrote):
+        linked_hours_ago(ticket, incident, 2)
+    customer_writes(wrote)
+    before = {t.pk: due(t) for t in (closed, kept, wrote)}
+
+    incident_resolve(incident=Incident.objects.get(pk=incident.pk), actor=ops)
+
+    assert due(closed) == before[closed.pk]  # close-the-loop resolves it: its SLA no longer matters
+    assert close_to(shifted_by(before[kept.pk], kept), timedelta(hours=2))
+    assert close_to(shifted_by(before[wrote.pk], wrote), timedelta(hours=2))
 
 
 def test_a_ticket_breached_after_the_pause_only_when_its_shifted_due_time_passes(catalogue, ticket_in, ops):
@@ -125,6 +159,7 @@ def test_withdrawing_and_narrowing_the_scope_resume_the_clock_too(catalogue, tic
 
 def test_overlapping_incidents_count_the_paused_time_once(catalogue, ticket_in, ops):
     ticket = ticket_in(service=catalogue.email, area=catalogue.solna)
+    keep_open(ticket)
     by_service = declare_incident(actor=ops, title="Mail", services=[catalogue.email]).incident
     by_area = declare_incident(actor=ops, title="Solna", areas=[catalogue.solna]).incident
     linked_hours_ago(ticket, by_service, 3)  # paused 3 h ago ...
@@ -143,7 +178,7 @@ def test_overlapping_incidents_count_the_paused_time_once(catalogue, ticket_in, 
 def test_a_reopened_incident_pauses_again_only_from_its_reopening(catalogue, ticket_in, ops):
     ticket = ticket_in(service=catalogue.email)
     incident = declare_incident(actor=ops, services=[catalogue.email]).incident
-    Ticket.objects.filter(pk=ticket.pk).update(keep_open=True)  # stays open through the resolve
+    keep_open(ticket)  # stays open through the resolve
     linked_hours_ago(ticket, incident, 5)
     before = due(ticket)
     incident_resolve(incident=Incident.objects.get(pk=incident.pk), actor=ops)
