@@ -827,7 +827,7 @@ def _claim_links_sql(incident: Incident, *, after: int, limit: int, now) -> list
                        EXISTS (SELECT 1 FROM {event} e WHERE e.ticket_id = l.ticket_id
                                AND e.created_at > l.created_at AND e.kind = %s) AS wrote
                 FROM {link} l JOIN {ticket} t ON t.id = l.ticket_id
-                WHERE l.incident_id = %s AND l.ticket_id > %s AND l.detached_at IS NULL
+                WHERE l.incident_id = %s AND l.ticket_id > %s AND t.id > %s AND l.detached_at IS NULL
                       AND l.resolution_replied_at IS NULL AND t.status IN %s
                 ORDER BY l.ticket_id
                 LIMIT %s
@@ -841,6 +841,7 @@ def _claim_links_sql(incident: Incident, *, after: int, limit: int, now) -> list
                 TicketEvent.Kind.CUSTOMER_MESSAGE,
                 incident.pk,
                 after,
+                after,  # the same bound on the ticket side: a merge join then starts there too
                 tuple(Ticket.OPEN_STATUSES),
                 limit,
                 now,
