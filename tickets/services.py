@@ -743,6 +743,24 @@ def tickets_shift_sla(*, tickets: QuerySet[Ticket], by) -> int:
     )
 
 
+def tickets_shift_sla_by(*, shifts_sql: str, params) -> int:
+    """PostgreSQL: ``tickets_shift_sla`` with each ticket's shift given by ``shifts_sql``, a SELECT of
+    (ticket id, interval) rows, a ticket at most once; rows with no positive interval move nothing.
+    One UPDATE … FROM; returns how many tickets moved."""
+    table = Ticket._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} t SET sla_due_at = t.sla_due_at + s.shift
+            FROM ({shifts_sql}) AS s (ticket_id, shift)
+            WHERE t.id = s.ticket_id AND s.shift > interval '0'
+                  AND t.status IN %s AND t.sla_due_at IS NOT NULL
+            """,
+            [*params, tuple(Ticket.OPEN_STATUSES)],
+        )
+        return cursor.rowcount
+
+
 # --- attachments -------------------------------------------------------------------------------
 
 
