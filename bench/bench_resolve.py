@@ -277,6 +277,8 @@ def main() -> None:
     os.environ["DATABASE_URL"] = recreate_database(url, BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The loop's replies are e-mailed (eager Celery): keep the messages in memory, not on stdout.
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
     import django
 
     django.setup()
