@@ -223,3 +223,18 @@ def test_the_pause_is_shown_in_the_agents_language(catalogue, ticket_in, ops, ag
         reverse("tickets:detail", args=[ticket.reference]), HTTP_ACCEPT_LANGUAGE="sv"
     ).content.decode()
     assert "SLA pausad — väntar på incident" in page
+
+
+def test_the_ticket_api_says_what_the_sla_waits_on(catalogue, ticket_in, ops, agent):
+    waiting = ticket_in(service=catalogue.email)
+    other = ticket_in(service=catalogue.iptv)
+    incident = declare_incident(actor=ops, title="Mail platform down", services=[catalogue.email]).incident
+    client = Client()
+    client.force_login(agent)
+
+    assert client.get(f"/api/v1/tickets/{waiting.reference}/").json()["sla_paused_by"] == (
+        f"#{incident.pk} Mail platform down"
+    )
+    assert client.get(f"/api/v1/tickets/{other.reference}/").json()["sla_paused_by"] is None
+    incident_resolve(incident=Incident.objects.get(pk=incident.pk), actor=ops)
+    assert client.get(f"/api/v1/tickets/{waiting.reference}/").json()["sla_paused_by"] is None
