@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0004_name_search_index'),
-        ('tickets', '0008_macro'),
+        ('tickets', '0009_attachment'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
