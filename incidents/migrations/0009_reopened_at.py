@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0007_withdrawn'),
+        ('incidents', '0008_surge_proposals'),
     ]
 
     operations = [
