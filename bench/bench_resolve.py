@@ -32,7 +32,7 @@ from benchdb import drop_database, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "supportdesk_bench_resolve"
+BENCH_DB = os.environ.get("BENCH_DB", "supportdesk_bench_resolve")
 MESSAGE = {
     "sv": "Felet är åtgärdat. Vi ber om ursäkt för besväret.",
     "fi": "Vika on korjattu. Pahoittelemme haittaa.",
@@ -277,6 +277,8 @@ def main() -> None:
     os.environ["DATABASE_URL"] = recreate_database(url, BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The loop's replies are e-mailed (eager Celery): keep the messages in memory, not on stdout.
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
     import django
 
     django.setup()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +17,7 @@ from incidents.models import (
     MonitoringLabelMap,
     MonitoringReceiver,
 )
-from incidents.services import incident_change_scope
+from incidents.services import incident_change_scope, scope_is_empty
 
 
 class IncidentUpdateInline(admin.StackedInline):
@@ -24,8 +25,44 @@ class IncidentUpdateInline(admin.StackedInline):
     extra = 0
 
 
+class IncidentAdminForm(forms.ModelForm):
+    """An edit that empties an active incident's scope covers every customer: as on the declare
+    form and the API, only when confirmed (``incident_change_scope`` applies the same guard)."""
+
+    affects_everyone = forms.BooleanField(
+        label=_("It affects every customer"),
+        required=False,
+        help_text=_("Needed to save a scope with no service, area, equipment model or keyword."),
+    )
+
+    # No Meta: ModelAdmin.get_form builds the model form over this class with the admin's fields.
+
+    def clean(self):
+        data = super().clean()
+        incident = self.instance
+        if not incident.pk or not incident.is_active or incident.needs_scope or data.get("affects_everyone"):
+            return data
+        saved = Incident.objects.get(pk=incident.pk)
+        before = {
+            "services": saved.services.all(),
+            "areas": saved.areas.all(),
+            "equipment": saved.equipment.all(),
+            "keywords": saved.keywords,
+        }
+        after = {name: data.get(name) or [] for name in before}
+        if scope_is_empty(**after) and not scope_is_empty(**before):
+            self.add_error(
+                "affects_everyone",
+                _(
+                    "No service, area, equipment or keyword is left, so this covers every customer. Confirm it."
+                ),
+            )
+        return data
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
+    form = IncidentAdminForm
     list_display = [
         "title",
         "kind",
@@ -54,7 +91,9 @@ class IncidentAdmin(admin.ModelAdmin):
         if change and incident.is_active and Scope.of(incident) != incident._scope_before:
             # A scope edit here re-links like any other (set-based, in this request's transaction):
             # what an incident explains follows its scope, whoever edits it.
-            incident_change_scope(incident=incident, actor=request.user)
+            incident_change_scope(
+                incident=incident, actor=request.user, affects_everyone=form.cleaned_data["affects_everyone"]
+            )
 
 
 @admin.register(IncidentTicketLink)

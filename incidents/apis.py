@@ -277,6 +277,10 @@ class ScopeChangeInputSerializer(serializers.Serializer):
     keywords = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=50
     )
+    affects_everyone = serializers.BooleanField(
+        default=False,
+        help_text="A change that leaves no dimension named covers every customer: it needs true.",
+    )
 
 
 class ScopeChangeOutputSerializer(IncidentOutputSerializer):
@@ -639,6 +643,7 @@ class IncidentScopeApi(APIView):
             areas=data.get("areas"),
             equipment=data.get("equipment"),
             keywords=data.get("keywords"),
+            affects_everyone=data["affects_everyone"],
         )
         incident = _incident(pk)  # the scope as it is now
         incident.linked_tickets = result.linked_count

@@ -12,13 +12,14 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from core.errors import DomainError
 from core.languages import TIME_ZONE_FOR_LANGUAGE
 from core.parsing import parse_int
-from incidents import selectors
+from incidents import selectors, sla
 from incidents.matching import covering_q
 from incidents.models import Incident, IncidentTicketLink, SurgeTicket
 from tickets.extensions import ListFilter, Panel, QueueFilter, extensions
@@ -48,6 +49,28 @@ class CustomerLinkedIncidentSerializer(serializers.Serializer):
     status = serializers.CharField(source="incident.status")
     public_message = serializers.JSONField(source="incident.public_message")
     eta = serializers.DateTimeField(source="incident.eta")
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SlaPausedByField(serializers.Field):
+    """The ticket API's ``sla_paused_by``: "#12 Title" of the incident its SLA clock waits on (the
+    earliest linked), or null. Read from the prefetched attached links: no query of its own."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, ticket):
+        if not ticket.is_open:
+            return None
+        pausing = [
+            link
+            for link in getattr(ticket, ATTACHED_LINKS, [])
+            if link.incident.is_active and link.incident.kind != Incident.Kind.KNOWN_ISSUE
+        ]
+        if not pausing:
+            return None
+        link = min(pausing, key=lambda link: (link.created_at, link.pk))
+        return f"#{link.incident_id} {link.incident.title}"
 
 
 def _flag_explained_by_active_incident(qs: QuerySet) -> QuerySet:
@@ -170,6 +193,7 @@ def register() -> None:
         gettext_lazy("the title of the fault attached to the ticket"),
     )
     extensions.add_queue_annotation(_flag_explained_by_active_incident)
+    extensions.sla_pauses["incident"] = sla.PAUSE
     extensions.add_payload_prefetch(
         Prefetch(
             "incident_links",
@@ -183,6 +207,7 @@ def register() -> None:
     extensions.customer_payload_fields["incidents"] = lambda: CustomerLinkedIncidentSerializer(
         source=ATTACHED_LINKS, many=True, read_only=True
     )
+    extensions.payload_fields["sla_paused_by"] = SlaPausedByField
     extensions.list_filters["incident"] = ListFilter(
         apply=_filter_by_incident,
         parameter=OpenApiParameter("incident", int, description="Tickets attached to this incident."),

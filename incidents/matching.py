@@ -113,6 +113,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from customers.models import Area, EquipmentModel, Service, Subscription
+from incidents import sla
 from incidents.models import Incident, IncidentTicketLink
 from tickets.models import Ticket
 
@@ -453,8 +454,9 @@ def reattach_system_detached(incident: Incident, *, scope: Scope) -> list[int]:
     )
     ticket_ids = list(qs.values_list("ticket_id", flat=True))
     if ticket_ids:
+        # Linked again from now: its ticket's SLA pause starts now (incidents/sla.py).
         IncidentTicketLink.objects.filter(incident=incident, ticket_id__in=ticket_ids).update(
-            detached_at=None, detach_reason=""
+            detached_at=None, detach_reason="", created_at=timezone.now()
         )
     return ticket_ids
 
@@ -469,6 +471,7 @@ def detach_no_longer_covered(incident: Incident, *, scope: Scope) -> int:
     qs = IncidentTicketLink.objects.filter(
         incident=incident, origin=IncidentTicketLink.Origin.AUTO, detached_at__isnull=True
     ).exclude(ticket__in=Ticket.objects.filter(scope.covers_q()).values("id"))
+    sla.resume(ending=qs, at=now)
     count = qs.update(detached_at=now, detach_reason=REASON_SCOPE_NARROWED)
     return count
 
@@ -640,12 +643,13 @@ def match_ticket(ticket: Ticket, *, created: bool) -> TicketMatch:
             origin=IncidentTicketLink.Origin.AUTO,
             detached_at__isnull=False,
             detached_by__isnull=True,
-        ).update(detached_at=None, detach_reason="")
+        ).update(detached_at=None, detach_reason="", created_at=now)  # linked again from now
         stale = links.filter(origin=IncidentTicketLink.Origin.AUTO, detached_at__isnull=True).exclude(
             incident_id__in=matched_ids
         )
         detached = list(stale.values_list("incident_id", flat=True))
         if detached:
+            sla.resume(ending=stale, at=now)
             stale.update(detached_at=now, detach_reason=REASON_TICKET_CHANGED)
     new = [i for i in matched if i.pk not in existing]
     if new:

@@ -85,6 +85,9 @@ class Incident(models.Model):
     detected_at = models.DateTimeField(_("detected"), default=timezone.now)
     eta = models.DateTimeField(_("expected fixed"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    # The last reopening: its links, attached all along, paused their tickets' SLA only from then on
+    # (incidents/sla.py).
+    reopened_at = models.DateTimeField(_("reopened"), null=True, blank=True)
 
     description = models.TextField(_("internal description"), blank=True)
     # Per language: {"sv": "...", "fi": "...", "en": "..."}.

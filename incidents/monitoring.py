@@ -597,5 +597,10 @@ def incident_confirm_scope(
     locked.save(update_fields=["needs_scope"])
     incident.needs_scope = False
     return services.incident_change_scope(
-        incident=incident, actor=actor, services=services_, areas=areas, equipment=equipment
+        incident=incident,
+        actor=actor,
+        services=services_,
+        areas=areas,
+        equipment=equipment,
+        affects_everyone=affects_everyone,
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -25,7 +25,7 @@ from core.errors import DomainError, NotFound
 from core.i18n import clean_texts
 from core.languages import LANGUAGE_CODES
 from customers.models import Area, EquipmentModel, Service, Subscription
-from incidents import compensation, matching
+from incidents import compensation, matching, sla
 from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
 from incidents.signals import (
     announce_linked,
@@ -280,8 +280,13 @@ def incident_change_scope(
     areas: Iterable[Area] | None = None,
     equipment: Iterable[EquipmentModel] | None = None,
     keywords: Sequence[str] | None = None,
+    affects_everyone: bool = False,
 ) -> ScopeChangeResult:
     """Change an active incident's scope (``None`` leaves a dimension as it is).
+
+    Guarded as a declaration is: a change that leaves no dimension named, on an incident whose
+    scope named one, would link every open ticket and alert every agent, so it is refused
+    (``DomainError`` on "affects_everyone") unless ``affects_everyone`` says so on purpose.
 
     Widening links the newly covered open tickets (set-based, as on declaration); narrowing
     detaches the auto links whose tickets fall outside (set-based, reason "scope narrowed").
@@ -291,6 +296,27 @@ def incident_change_scope(
     incident = _locked(incident)
     if not incident.is_active:
         raise DomainError(_("This incident is resolved; its scope can no longer change."), field="status")
+    current = {
+        "services": list(incident.services.all()),
+        "areas": list(incident.areas.all()),
+        "equipment": list(incident.equipment.all()),
+        "keywords": incident.keywords or [],
+    }
+    after = {
+        "services": current["services"] if services is None else list(services),
+        "areas": current["areas"] if areas is None else list(areas),
+        "equipment": current["equipment"] if equipment is None else list(equipment),
+        "keywords": current["keywords"] if keywords is None else list(keywords),
+    }
+    if not affects_everyone and scope_is_empty(**after) and not scope_is_empty(**current):
+        raise DomainError(
+            _(
+                "The scope would name no service, area, equipment or keyword, so it would cover every "
+                "customer. Keep something in the scope, or confirm that it affects every customer."
+            ),
+            field="affects_everyone",
+        )
+    services, areas, equipment = after["services"], after["areas"], after["equipment"]
     if services is not None:
         incident.services.set(list(services))
     if areas is not None:
@@ -386,12 +412,24 @@ def _attached_open_tickets(incident: Incident) -> QuerySet[Ticket]:
     return Ticket.objects.open().filter(pk__in=attached.values("ticket_id"))
 
 
+def _stays_open_q() -> Q:
+    """Links whose ticket an incident's resolution replies to but leaves open (``_claim_links``):
+    marked keep open, or the customer wrote since the link."""
+    customer_wrote_since_link = TicketEvent.objects.filter(
+        ticket=OuterRef("ticket_id"),
+        kind=TicketEvent.Kind.CUSTOMER_MESSAGE,
+        created_at__gt=OuterRef("created_at"),
+    )
+    return Q(ticket__keep_open=True) | Q(Exists(customer_wrote_since_link))
+
+
 @transaction.atomic
 def incident_resolve(*, incident: Incident, actor, message: dict | str | None = None) -> Incident:
     """Resolve the incident: it links nothing new from now on; its links stay (history).
 
     Takes the matching lock so no ticket matched concurrently is linked after the resolution
-    commits. Writes a public update (with ``message`` when given). Sends ``incident_resolved``.
+    commits. Linked tickets the resolution will leave open (keep open, or the customer wrote since
+    the link) get the time they waited on it added to their SLA due time (``incidents.sla``). Writes a public update (with ``message`` when given). Sends ``incident_resolved``.
     """
     incident = _locked(incident)
     if incident.is_proposed:
@@ -400,6 +438,10 @@ def incident_resolve(*, incident: Incident, actor, message: dict | str | None = 
         raise DomainError(_("This incident is already resolved."), field="status")
     matching.lock_for_declaration()
     now = timezone.now()
+    # Before it ends: the tickets its resolution will leave open get their paused time back. The
+    # others are resolved by close-the-loop (their due time no longer matters), and shifting 100,000
+    # due times here would cost more than closing the loop on them.
+    sla.resume(ending=IncidentTicketLink.objects.filter(incident=incident).filter(_stays_open_q()), at=now)
     IncidentUpdate.objects.create(
         incident=incident,
         public=True,
@@ -445,9 +487,9 @@ def incident_withdraw(*, incident: Incident, actor, reason: str) -> WithdrawResu
         raise DomainError(_("This incident is only proposed: confirm or dismiss it."), field="status")
     matching.lock_for_declaration()
     now = timezone.now()
-    detached = IncidentTicketLink.objects.filter(incident=incident, detached_at__isnull=True).update(
-        detached_at=now, detached_by=actor, detach_reason=reason[:300]
-    )
+    attached = IncidentTicketLink.objects.filter(incident=incident, detached_at__isnull=True)
+    sla.resume(ending=attached, at=now)  # a resolved incident's tickets were resumed at its resolve
+    detached = attached.update(detached_at=now, detached_by=actor, detach_reason=reason[:300])
     IncidentUpdate.objects.create(
         incident=incident,
         public=False,
@@ -503,8 +545,9 @@ def incident_reopen(*, incident: Incident, actor, message: dict | str | None = N
     )
     incident.status = Incident.Status.INVESTIGATING
     incident.resolved_at = None
+    incident.reopened_at = now  # its attached links pause their tickets' SLA again from now
     incident.updated_at = now
-    incident.save(update_fields=["status", "resolved_at", "updated_at"])
+    incident.save(update_fields=["status", "resolved_at", "reopened_at", "updated_at"])
     scope = matching.Scope.of(incident)
     matching.lock_for_declaration()  # after the status is written: see matching.py
     reattached = matching.reattach_system_detached(incident, scope=scope)
@@ -588,6 +631,7 @@ def incident_detach_ticket(
     if link is None:
         raise NotFound(_("This ticket is not linked to this incident."), field="reference")
     now = timezone.now()
+    sla.resume(ending=IncidentTicketLink.objects.filter(pk=link.pk), at=now)
     link.detached_at = now
     link.detached_by = actor
     link.detach_reason = (reason or "").strip()[:300]
@@ -695,19 +739,31 @@ def incident_close_linked_tickets(*, incident_id: int, chunk: int = RESOLUTION_C
     concurrently or after a worker died half-way. Work goes in chunks of ``chunk`` links, each one
     transaction that claims its links (``resolution_replied_at``, under row locks taken with SKIP
     LOCKED so a concurrent run takes other links) together with the replies and status changes it
-    writes: a chunk commits whole or not at all. Set-based per chunk: one SELECT … FOR UPDATE, one
-    UPDATE of the links, one INSERT of replies, one UPDATE and one INSERT for the resolutions."""
+    writes: a chunk commits whole or not at all. Set-based per chunk: one claim (on PostgreSQL a single
+    ``UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``), one INSERT of replies, one
+    UPDATE feeding one INSERT for the resolutions.
+
+    The chunks walk the incident's links in ticket order (a keyset on the unique (incident, ticket)
+    index), so each chunk reads only its own links instead of re-scanning the ones already done. A
+    run finishes only after a pass from the start finds nothing left: links a concurrent run held
+    (and then gave up, dying) when this one passed them are picked up then, or by the sweep."""
     incident = Incident.objects.filter(pk=incident_id, status=Incident.Status.RESOLVED).first()
     if incident is None:  # gone, or reopened since: nothing to close
         return LoopClosed()
     texts = resolution_texts(incident)
     replied = resolved = kept = 0
+    after, fresh_pass = 0, True
     while True:
         with transaction.atomic():
             _commit_without_waiting_for_disk()
-            done = _close_chunk(incident, texts=texts, limit=chunk)
+            done = _close_chunk(incident, texts=texts, limit=chunk, after=after)
         if done is None:
-            return LoopClosed(replied=replied, resolved=resolved, kept_open=kept)
+            if fresh_pass:
+                return LoopClosed(replied=replied, resolved=resolved, kept_open=kept)
+            after, fresh_pass = 0, True  # once more from the start, for links skipped while locked
+            continue
+        fresh_pass = False
+        after = done.last_ticket_id
         replied += done.replied
         resolved += done.resolved
         kept += done.kept_open
@@ -722,36 +778,85 @@ def _commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
-def _close_chunk(incident: Incident, *, texts: dict[str, str], limit: int) -> LoopClosed | None:
+@dataclass(frozen=True)
+class _Chunk(LoopClosed):
+    last_ticket_id: int = 0
+
+
+def _claim_links(incident: Incident, *, after: int, limit: int, now) -> list[tuple[int, bool, bool]]:
+    """Claim (``resolution_replied_at = now``) up to ``limit`` unclaimed attached links of open
+    tickets with a ticket id above ``after``, in ticket order, skipping links another run holds.
+    Returns (ticket id, keep open, customer wrote since the link) per claimed link."""
+    if connection.vendor == "postgresql":
+        return _claim_links_sql(incident, after=after, limit=limit, now=now)
     customer_wrote_since_link = TicketEvent.objects.filter(
         ticket=OuterRef("ticket_id"),
         kind=TicketEvent.Kind.CUSTOMER_MESSAGE,
         created_at__gt=OuterRef("created_at"),
     )
-    # Lock the links (SKIP LOCKED: a concurrent run takes the next ones instead of waiting); the
-    # ticket rows are locked by the UPDATEs below.
     links = list(
         IncidentTicketLink.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(
             incident=incident,
+            ticket_id__gt=after,
             detached_at__isnull=True,
             resolution_replied_at__isnull=True,
             ticket__status__in=Ticket.OPEN_STATUSES,
         )
         .annotate(customer_wrote=Exists(customer_wrote_since_link))
-        .order_by("pk")
+        .order_by("ticket_id")
         .values_list("pk", "ticket_id", "ticket__keep_open", "customer_wrote")[:limit]
     )
-    if not links:
-        return None
-    now = timezone.now()
     claimed = IncidentTicketLink.objects.filter(
         pk__in=[pk for pk, *_rest in links], resolution_replied_at__isnull=True
     ).update(resolution_replied_at=now)
     if claimed != len(links):  # cannot happen while we hold their locks; refuse rather than double-reply
         raise RuntimeError(f"claimed {claimed} of {len(links)} locked links of incident {incident.pk}")
-    ticket_ids = [ticket_id for _pk, ticket_id, *_rest in links]
-    keep = [ticket_id for _pk, ticket_id, keep_open, wrote in links if keep_open or wrote]
+    return [(ticket_id, keep_open, wrote) for _pk, ticket_id, keep_open, wrote in links]
+
+
+def _claim_links_sql(incident: Incident, *, after: int, limit: int, now) -> list[tuple[int, bool, bool]]:
+    # One statement: the locking read walks link_incident_ticket_unique from ``after`` and stops at
+    # ``limit`` rows; the UPDATE claims exactly the rows it locked (still unclaimed: we hold them).
+    link, ticket, event = (m._meta.db_table for m in (IncidentTicketLink, Ticket, TicketEvent))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH picked AS (
+                SELECT l.id, l.ticket_id, t.keep_open,
+                       EXISTS (SELECT 1 FROM {event} e WHERE e.ticket_id = l.ticket_id
+                               AND e.created_at > l.created_at AND e.kind = %s) AS wrote
+                FROM {link} l JOIN {ticket} t ON t.id = l.ticket_id
+                WHERE l.incident_id = %s AND l.ticket_id > %s AND t.id > %s AND l.detached_at IS NULL
+                      AND l.resolution_replied_at IS NULL AND t.status IN %s
+                ORDER BY l.ticket_id
+                LIMIT %s
+                FOR UPDATE OF l SKIP LOCKED
+            )
+            UPDATE {link} l SET resolution_replied_at = %s
+            FROM picked WHERE l.id = picked.id
+            RETURNING picked.ticket_id, picked.keep_open, picked.wrote
+            """,
+            [
+                TicketEvent.Kind.CUSTOMER_MESSAGE,
+                incident.pk,
+                after,
+                after,  # the same bound on the ticket side: a merge join then starts there too
+                tuple(Ticket.OPEN_STATUSES),
+                limit,
+                now,
+            ],
+        )
+        return sorted(cursor.fetchall())
+
+
+def _close_chunk(incident: Incident, *, texts: dict[str, str], limit: int, after: int = 0) -> _Chunk | None:
+    now = timezone.now()
+    links = _claim_links(incident, after=after, limit=limit, now=now)
+    if not links:
+        return None
+    ticket_ids = [ticket_id for ticket_id, _keep, _wrote in links]
+    keep = [ticket_id for ticket_id, keep_open, wrote in links if keep_open or wrote]
     kept = set(keep)
     tickets_reply_bulk(
         tickets=Ticket.objects.filter(pk__in=ticket_ids),
@@ -768,7 +873,9 @@ def _close_chunk(incident: Incident, *, texts: dict[str, str], limit: int) -> Lo
     if keep:
         tickets_flag_for_attention(ticket_ids=keep, at=now)
         incident_tickets_kept_open.send(sender=Incident, incident=incident, ticket_ids=keep)
-    return LoopClosed(replied=len(ticket_ids), resolved=len(resolved), kept_open=len(keep))
+    return _Chunk(
+        replied=len(ticket_ids), resolved=len(resolved), kept_open=len(keep), last_ticket_id=ticket_ids[-1]
+    )
 
 
 def resolutions_left_open(*, now: datetime | None = None) -> list[int]:

@@ -6,7 +6,8 @@ A row is written in the transaction of the event that causes it, keyed ``<kind>.
 (unique), so a repeated event writes nothing twice. An incident's notices are written set-based:
 one ``INSERT … SELECT … ON CONFLICT (key) DO NOTHING`` covers every customer with an affected active
 subscription (100,000 rows in one statement), and its follow-ups (ETA changed, resolved) are written
-from the first notice's rows the same way. After commit, ``enqueue_delivery`` starts workers.
+from the first notice's rows the same way; a public update copied onto the linked tickets is
+mailed to those tickets' customers from the reply entries the same way. After commit, ``enqueue_delivery`` starts workers.
 
 Sending (``outbox_deliver``, run by ``notifications.tasks.deliver_outbox``)
 ---------------------------------------------------------------------------
@@ -47,12 +48,12 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, models, transaction
 from django.db.models import F, Q, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Concat, JSONObject
 from django.utils import timezone
 
 from customers.models import Customer, SignInLink
 from incidents import matching
-from incidents.models import Incident
+from incidents.models import Incident, IncidentTicketLink
 from notifications import rendering, sending
 from notifications.models import Notification
 from tickets.models import Ticket, TicketEvent
@@ -293,6 +294,54 @@ def outbox_incident_resolved(*, incident: Incident) -> int:
     if not incident.notify_customers:
         return 0
     return _follow_up(incident=incident, kind=Kind.INCIDENT_RESOLVED, event=f"i{incident.pk}", context={})
+
+
+def outbox_incident_update_replies(*, incident: Incident, update) -> int:
+    """Queue, as ticket reply mail, the public update that ``incident_post_update`` copied onto the
+    incident's linked open tickets (``reply_to_tickets``): each customer gets the reply written on
+    their ticket, in its language, as if an agent had answered it (``outbox_ticket_reply``: the same
+    kind, key ``ticket-reply.e<event>.c<customer>`` and threading), so a repeated call writes nothing
+    twice. Set-based: one ``INSERT … SELECT`` over the reply entries, found through the incident's
+    links and the timeline index (ticket, time) — the replies were written at the update's time."""
+    replies = TicketEvent.objects.filter(
+        ticket__in=IncidentTicketLink.objects.filter(incident=incident).values("ticket_id"),
+        created_at=update.created_at,
+        kind=TicketEvent.Kind.REPLY,
+        public=True,
+        data__update=update.pk,
+    ).exclude(ticket__customer__email="")
+    now = Value(timezone.now(), output_field=models.DateTimeField())
+    key = Concat(
+        Value(f"{Kind.TICKET_REPLY}.e"),
+        Cast("id", models.CharField()),
+        Value(".c"),
+        Cast("ticket__customer_id", models.CharField()),
+        output_field=models.CharField(),
+    )
+    written = _insert_select(
+        {
+            "key": key,
+            "kind": Value(Kind.TICKET_REPLY),
+            "customer": F("ticket__customer_id"),
+            "ticket": F("ticket_id"),
+            "language": F("ticket__customer__language"),
+            "to_email": F("ticket__customer__email"),
+            "message_id": Concat(
+                Value("<"), key, Value(f"@{message_id_domain()}>"), output_field=models.CharField()
+            ),
+            "context": JSONObject(event="id"),
+            "subject": Value(""),
+            "body": Value(""),
+            "state": Value(State.PENDING),
+            "attempts": Value(0),
+            "last_error": Value(""),
+            "created_at": now,
+            "next_attempt_at": now,
+        },
+        replies,
+    )
+    enqueue_on_commit(written)
+    return written
 
 
 def enqueue_on_commit(rows: int) -> None:

@@ -20,6 +20,8 @@ def on_incident_updated(
     sender, *, incident: Incident, update=None, scope_changed: bool = False, **kwargs
 ) -> None:
     services.alert_for_incident(incident=incident, kind=Alert.Kind.INCIDENT_UPDATED, update=update)
+    if update is not None and getattr(update, "replied_tickets", 0):  # copied onto linked tickets
+        outbox.outbox_incident_update_replies(incident=incident, update=update)
     if scope_changed:  # newly covered customers get the first notice; the others have it
         outbox.outbox_incident_notice(incident=incident)
     outbox.outbox_incident_eta_changed(incident=incident)

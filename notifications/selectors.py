@@ -15,11 +15,13 @@ from notifications.models import AlertReceipt, Notification
 
 
 def banner_incidents() -> list[Incident]:
-    """Active incidents for the staff banner, worst first. Two queries, however many incidents."""
+    """Active incidents for the staff banner, worst first; held ones ("needs scope": monitoring
+    could not say where, so they link no ticket and tell no customer) last, to be flagged as such
+    rather than shown as an outage agents can point customers to. Two queries, however many."""
     return list(
         Incident.objects.active()
-        .order_by("-severity", "-started_at")
-        .only("pk", "title", "kind", "severity", "status", "eta", "started_at")
+        .order_by("needs_scope", "-severity", "-started_at")
+        .only("pk", "title", "kind", "severity", "status", "eta", "started_at", "needs_scope")
         .prefetch_related(Prefetch("areas", queryset=Area.objects.only("pk", "name").order_by("name")))
     )
 

@@ -15,6 +15,11 @@ the tickets pages and API still work, they just show nothing of the higher app.
 - ``queue_filters``: extra filters of the agent's queue page (``?name=value``), with a label and
   the choices the page offers; ``apply(qs, value)`` narrows the queryset (one condition, no join
   that multiplies rows) and returns None for a value it does not know.
+- ``sla_pauses``: what stops a ticket's SLA clock while it lasts (the delay is ours, not the agent's),
+  ``name -> SlaPause``. The breach sweep (``tickets.services.tickets_flag_sla_breaches``) skips
+  paused tickets; queue rows and the agent's ticket page carry ``sla_paused_by``, a short text naming
+  what the ticket waits on. Whoever registers a pause ends it by moving the tickets' due times later
+  by the paused time (``tickets.services.tickets_shift_sla``), in one UPDATE.
 - ``panels``: template panels rendered into named slots of the ticket pages by
   ``{% ticket_panels "slot" obj %}`` (``tickets/templatetags/ticket_panels.py``). Slots:
   ``ticket-top`` and ``ticket-aside`` (the agent's ticket page, obj = ticket), ``my-ticket`` (the
@@ -33,7 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import CharField, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,16 @@ class QueueFilter:
     apply: Callable[[QuerySet, str], QuerySet | None]
 
 
+@dataclass(frozen=True)
+class SlaPause:
+    """``paused()``: a condition on ticket rows (e.g. an ``Exists`` over ``OuterRef("pk")``), true
+    while the clock stands still. ``reason()``: a text expression per ticket row naming what it waits
+    on (NULL when not paused), shown to agents."""
+
+    paused: Callable[[], Any]
+    reason: Callable[[], Any]
+
+
 @dataclass
 class TicketExtensions:
     queue_annotations: list[Callable[[QuerySet], QuerySet]] = field(default_factory=list)
@@ -75,6 +91,7 @@ class TicketExtensions:
     queue_filters: dict[str, QueueFilter] = field(default_factory=dict)
     panels: dict[str, list[Panel]] = field(default_factory=lambda: defaultdict(list))
     macro_placeholders: dict[str, tuple[Callable[[Any, str], str], Any]] = field(default_factory=dict)
+    sla_pauses: dict[str, SlaPause] = field(default_factory=dict)
 
     def add_panel(self, slot: str, panel: Panel) -> None:
         """Register ``panel`` in ``slot`` once (ready() may run more than once in tests)."""
@@ -93,6 +110,23 @@ class TicketExtensions:
         for annotate in self.queue_annotations:
             qs = annotate(qs)
         return qs
+
+    def sla_paused_q(self) -> Q | None:
+        """True for tickets whose SLA clock stands still; None when nothing can pause it."""
+        q = None
+        for pause in self.sla_pauses.values():
+            q = Q(pause.paused()) if q is None else q | Q(pause.paused())
+        return q
+
+    def annotate_sla_pause(self, qs: QuerySet) -> QuerySet:
+        """``sla_paused_by`` on every row: what its SLA clock waits on, or None (one subquery per
+        registered pause, so a page's query count does not change)."""
+        reasons = [pause.reason() for pause in self.sla_pauses.values()]
+        if not reasons:
+            return qs.annotate(sla_paused_by=Value(None, output_field=CharField()))
+        if len(reasons) == 1:
+            return qs.annotate(sla_paused_by=reasons[0])
+        return qs.annotate(sla_paused_by=Coalesce(*reasons, output_field=CharField()))
 
     def prefetch_payload(self, qs: QuerySet) -> QuerySet:
         return qs.prefetch_related(*self.payload_prefetches) if self.payload_prefetches else qs

@@ -44,7 +44,7 @@ def get_ticket_for(user, reference: str) -> Ticket:
         "customer", "subscription", "service", "area", "equipment", "assignee"
     )
     if is_staff_member(user):
-        ticket = qs.first()
+        ticket = extensions.annotate_sla_pause(qs).first()  # staff see why the SLA clock stands still
     elif has_role(user, CUSTOMER):
         ticket = qs.filter(customer__user=user).first()
     else:
@@ -135,6 +135,7 @@ def queue_page(
             handover=Subquery(latest_escalation.order_by("-created_at", "-id").values("body")[:1])
         )
     qs = extensions.annotate_queue(qs)
+    qs = extensions.annotate_sla_pause(qs)
 
     qs = qs.alias(queue_key=QUEUE_ORDERS.get(order, QUEUE_ORDERS["sla"]))
     if after is not None:

@@ -16,7 +16,7 @@ from datetime import timezone as dt_timezone
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from core.languages import LANGUAGE_CODES
 from core.roles import is_staff_member
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
 from tickets import attachments, intake, lexicon, sla
+from tickets.extensions import extensions
 from tickets.models import Attachment, InboundMessage, Ticket, TicketEvent
 from tickets.signals import ticket_changed, ticket_commented
 
@@ -720,14 +721,44 @@ def ticket_change_scope(
 
 def tickets_flag_sla_breaches() -> int:
     """Flag every open ticket whose SLA fell due, in one UPDATE; returns how many were newly flagged.
+    Tickets whose SLA clock is paused (``extensions.sla_pauses``: e.g. waiting on an active incident)
+    are skipped; when the pause ends their due time moves later (``tickets_shift_sla``).
 
     SLA timers live in the database and are checked periodically, never as long Celery countdowns
     (Redis redelivers countdowns longer than its visibility timeout)."""
-    return (
-        Ticket.objects.open()
-        .filter(sla_breached=False, sla_due_at__lt=timezone.now())
-        .update(sla_breached=True, updated_at=timezone.now())
+    qs = Ticket.objects.open().filter(sla_breached=False, sla_due_at__lt=timezone.now())
+    paused = extensions.sla_paused_q()
+    if paused is not None:
+        qs = qs.exclude(paused)
+    return qs.update(sla_breached=True, updated_at=timezone.now())
+
+
+def tickets_shift_sla(*, tickets: QuerySet[Ticket], by) -> int:
+    """Move the SLA due time of the open tickets among ``tickets`` later by ``by``, a duration or a
+    duration expression evaluated per ticket row (how long its clock stood still), in one UPDATE.
+    Tickets without a due time are left alone. Returns how many moved. Runs in the caller's
+    transaction; the caller makes ``by`` positive (``tickets`` may filter on it)."""
+    return tickets.filter(status__in=Ticket.OPEN_STATUSES, sla_due_at__isnull=False).update(
+        sla_due_at=ExpressionWrapper(F("sla_due_at") + by, output_field=DateTimeField())
     )
+
+
+def tickets_shift_sla_by(*, shifts_sql: str, params) -> int:
+    """PostgreSQL: ``tickets_shift_sla`` with each ticket's shift given by ``shifts_sql``, a SELECT of
+    (ticket id, interval) rows, a ticket at most once; rows with no positive interval move nothing.
+    One UPDATE … FROM; returns how many tickets moved."""
+    table = Ticket._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} t SET sla_due_at = t.sla_due_at + s.shift
+            FROM ({shifts_sql}) AS s (ticket_id, shift)
+            WHERE t.id = s.ticket_id AND s.shift > interval '0'
+                  AND t.status IN %s AND t.sla_due_at IS NOT NULL
+            """,
+            [*params, tuple(Ticket.OPEN_STATUSES)],
+        )
+        return cursor.rowcount
 
 
 # --- attachments -------------------------------------------------------------------------------

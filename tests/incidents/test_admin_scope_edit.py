@@ -27,9 +27,9 @@ def _split(name: str, value) -> dict:
     return {f"{name}_0": local.date().isoformat(), f"{name}_1": local.time().isoformat()}
 
 
-def admin_change(client, incident: Incident, **changes) -> None:
-    """POST the incident's admin change form with its current values, ``changes`` applied."""
-    data = {
+def _admin_data(incident: Incident) -> dict:
+    """The incident's admin change form as it is filled in now."""
+    return {
         "title": incident.title,
         "kind": incident.kind,
         "severity": incident.severity,
@@ -56,7 +56,11 @@ def admin_change(client, incident: Incident, **changes) -> None:
         "updates-MAX_NUM_FORMS": "1000",
         "_save": "Save",
     }
-    data.update(changes)
+
+
+def admin_change(client, incident: Incident, **changes) -> None:
+    """POST the incident's admin change form with its current values, ``changes`` applied."""
+    data = {**_admin_data(incident), **changes}
     response = client.post(reverse("admin:incidents_incident_change", args=[incident.pk]), data)
     assert response.status_code == 302, response.context and response.context["adminform"].form.errors
 
@@ -129,3 +133,24 @@ def test_a_scope_changed_directly_on_the_model_refreshes_the_reasons(catalogue, 
     second = ticket_in(service=catalogue.iptv, area=catalogue.hisingen)
     assert "area" not in reasons(incident, second)
     assert reasons(incident, second)["service"] == ["iptv"]
+
+
+def test_an_admin_edit_that_empties_the_scope_needs_the_every_customer_box(
+    catalogue, ticket_in, ops, superuser_client
+):
+    incident = declare_incident(actor=ops, services=[catalogue.email]).incident
+    other = ticket_in(service=catalogue.iptv, area=catalogue.hisingen)
+    data = {"services": []}
+
+    response = superuser_client.post(
+        reverse("admin:incidents_incident_change", args=[incident.pk]),
+        {**_admin_data(incident), **data},
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "affects_everyone" in response.context["adminform"].form.errors
+    assert list(Incident.objects.get(pk=incident.pk).services.all()) == [catalogue.email]
+
+    admin_change(superuser_client, incident, affects_everyone="on", **data)
+    assert IncidentTicketLink.objects.filter(
+        incident=incident, ticket=other, detached_at__isnull=True
+    ).exists()

@@ -182,3 +182,48 @@ def test_the_preview_api_tells_that_an_empty_scope_needs_the_choice(catalogue, t
     assert data["scope_empty"] is True and data["linked_tickets"] == 1
     data = api(ops).post(URL + "preview/", body(services=["email"]), format="json").json()
     assert data["scope_empty"] is False
+
+
+# --- changing the scope is guarded the same way ---------------------------------------------------
+
+
+def test_narrowing_a_scope_to_nothing_is_refused_without_an_explicit_choice(catalogue, ticket_in, ops):
+    from incidents.services import incident_change_scope
+
+    mail = ticket_in(service=catalogue.email)
+    other = ticket_in(service=catalogue.iptv, area=catalogue.hisingen)
+    incident = declare(ops, services=[catalogue.email]).incident
+
+    with pytest.raises(DomainError) as refused:
+        incident_change_scope(incident=incident, actor=ops, services=[])
+    assert refused.value.field == "affects_everyone"
+    assert list(Incident.objects.get(pk=incident.pk).services.all()) == [catalogue.email]
+    assert not IncidentTicketLink.objects.filter(ticket=other).exists()
+
+    result = incident_change_scope(incident=incident, actor=ops, services=[], affects_everyone=True)
+    assert result.linked_count == 1  # the other ticket, on purpose
+    assert IncidentTicketLink.objects.filter(ticket=mail, detached_at__isnull=True).exists()
+
+
+def test_the_scope_api_names_the_field_when_a_change_would_cover_everyone(catalogue, ticket_in, ops):
+    ticket_in(service=catalogue.iptv)
+    incident = declare(ops, services=[catalogue.email]).incident
+    url = f"{URL}{incident.pk}/scope/"
+
+    refused = api(ops).patch(url, {"services": []}, format="json")
+    assert refused.status_code == 400
+    assert "affects_everyone" in refused.json()["fields"]
+    assert not IncidentTicketLink.objects.exists()
+
+    allowed = api(ops).patch(url, {"services": [], "affects_everyone": True}, format="json")
+    assert allowed.status_code == 200
+    assert allowed.json()["linked_tickets"] == 1
+
+
+def test_a_scope_already_covering_everyone_can_still_be_edited(catalogue, ticket_in, ops):
+    from incidents.services import incident_change_scope
+
+    incident = declare(ops, affects_everyone=True).incident
+    # Nothing is widened: no confirmation needed to keep it (here: clear the keywords again).
+    incident_change_scope(incident=incident, actor=ops, keywords=[])
+    incident_change_scope(incident=incident, actor=ops, services=[catalogue.email])

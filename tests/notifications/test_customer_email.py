@@ -310,3 +310,62 @@ def test_incident_notices_are_flattened_once_and_filled_per_customer(outage, set
         raw = message.message().as_bytes()
         assert b"slot" not in raw.lower()
         assert row.message_id.encode() in raw and row.to_email.encode() in raw
+
+
+def test_a_public_update_copied_onto_linked_tickets_is_mailed_to_their_customers_once(
+    smtp, ops, django_capture_on_commit_callbacks
+):
+    service = factories.ServiceFactory(code="email")
+    tickets = {}
+    for lang in ("sv", "fi"):
+        customer = factories.SubscriptionFactory(
+            service=service, customer__language=lang, customer__email=f"u-{lang}@example.com"
+        ).customer
+        tickets[lang] = factories.open_ticket(customer=customer, actor=ops, channel=Ticket.Channel.PHONE)
+    mute = factories.SubscriptionFactory(service=service, customer__email="").customer  # no address
+    factories.open_ticket(customer=mute, actor=ops, channel=Ticket.Channel.PHONE)
+    incident = factories.declare_incident(actor=ops, services=[service], notify_customers=False).incident
+    smtp.messages.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        update = incident_post_update(
+            incident=incident,
+            actor=ops,
+            message={"sv": "Posten är <snart> tillbaka", "fi": "Posti palaa pian", "en": "Mail back soon"},
+            reply_to_tickets=True,
+        )
+
+    assert update.replied_tickets == 3
+    assert sorted(m["To"] for m in smtp.messages) == ["u-fi@example.com", "u-sv@example.com"]
+    sv_text, sv_html = text_and_html(smtp.to("u-sv@example.com")[0])
+    assert "Posten är <snart> tillbaka" in sv_text and "Posten är &lt;snart&gt; tillbaka" in sv_html
+    assert "Posti palaa pian" in text_and_html(smtp.to("u-fi@example.com")[0])[0]
+    message = smtp.to("u-sv@example.com")[0]
+    assert message["In-Reply-To"] == f"<ticket.t{tickets['sv'].pk}@supportdesk.example>"
+    reply = tickets["sv"].events.get(kind=TicketEvent.Kind.REPLY)
+    row = Notification.objects.get(ticket=tickets["sv"], kind=Notification.Kind.TICKET_REPLY)
+    assert row.key == f"ticket-reply.e{reply.pk}.c{tickets['sv'].customer_id}"  # as an agent's reply
+    assert tickets["sv"].events.filter(kind=TicketEvent.Kind.NOTIFICATION, data__state="sent").exists()
+
+    # The same event again writes nothing twice (one key per event, recipient and kind).
+    assert outbox.outbox_incident_update_replies(incident=incident, update=update) == 0
+    assert outbox.outbox_deliver().claimed == 0
+    assert len(smtp.messages) == 2
+
+
+def test_the_update_replies_are_queued_in_one_statement(ops):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    service = factories.ServiceFactory(code="email")
+    for n in range(5):
+        customer = factories.SubscriptionFactory(
+            service=service, customer__email=f"m{n}@example.com"
+        ).customer
+        factories.open_ticket(customer=customer, actor=ops, channel=Ticket.Channel.PHONE)
+    incident = factories.declare_incident(actor=ops, services=[service], notify_customers=False).incident
+    with CaptureQueriesContext(connection) as captured:
+        incident_post_update(incident=incident, actor=ops, message="Mail back soon", reply_to_tickets=True)
+    inserts = [q["sql"] for q in captured if q["sql"].startswith('INSERT INTO "notifications_notification"')]
+    assert len(inserts) == 1
+    assert Notification.objects.filter(kind=Notification.Kind.TICKET_REPLY).count() == 5

@@ -165,3 +165,19 @@ def test_a_customer_may_not_read_an_incidents_reach(client, alice, ops):
 def test_the_reach_of_an_unknown_incident_is_not_found(client, ops):
     client.force_login(ops)
     assert client.get(reverse("notifications:incident_reach", args=[999])).status_code == 404
+
+
+def test_a_held_monitoring_incident_is_flagged_in_the_banner_not_shown_as_an_outage(client, agent, ops):
+    # Monitoring could not say where: held, it links no ticket and tells no customer.
+    declare(actor=ops, title="HighErrorRate", source="monitoring", needs_scope=True, severity=3)
+    declare(actor=ops, title="Mail is slow", kind="degradation", severity=1)
+    client.force_login(agent)
+
+    html = client.get(reverse("notifications:banner")).content.decode()
+
+    held = html[html.index('data-held="1"') :]
+    assert "HighErrorRate" in held
+    assert "Unconfirmed: needs scope" in held
+    assert "Outage" not in held  # not presented as an outage agents can point customers to
+    assert html.index("Mail is slow") < html.index("HighErrorRate")  # confirmed ones first
+    assert html.count('class="banner-item sev-') == 1
