@@ -15,7 +15,7 @@ from incidents.models import StatusSubscription
 from incidents.services import incident_resolve
 from notifications.models import Notification
 from tests import factories
-from tests.notifications.conftest import smtp, text_and_html  # noqa: F401  (smtp: the SMTP sink fixture)
+from tests.notifications.conftest import text_and_html
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
