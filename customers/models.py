@@ -241,7 +241,8 @@ class Subscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.service} — {self.address or self.area}"
+        # In the reader's language: the customer's own picker on the contact form shows this.
+        return f"{self.service.name_in()} — {self.address or self.area.name_in()}"
 
 
 class SignInLink(models.Model):

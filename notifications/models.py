@@ -101,6 +101,7 @@ class Notification(models.Model):
         INCIDENT_UPDATE = "incident-update", _("Outage update")
         INCIDENT_RESOLVED = "incident-resolved", _("Outage over")
         SIGN_IN_LINK = "sign-in-link", _("Sign-in link")
+        CONTACT_CONFIRM = "contact-confirm", _("Confirm a message sent without signing in")
         STATUS_CONFIRM = "status-confirm", _("Confirm following the service status")
         STATUS_NOTICE = "status-notice", _("Service status of a followed place")
 

@@ -55,7 +55,7 @@ from incidents import matching
 from incidents.models import Incident, StatusSubscription
 from notifications import rendering, sending
 from notifications.models import Notification
-from tickets.models import Ticket, TicketEvent
+from tickets.models import ContactRequest, Ticket, TicketEvent
 from tickets.services import timeline_record
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,29 @@ def outbox_sign_in_link(*, link: SignInLink) -> int:
                 to_email=customer.email,
                 message_id=message_id_for(key),
                 context={"link": link.pk},
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    enqueue_on_commit(len(created))
+    return len(created)
+
+
+def outbox_contact_confirm(*, request: ContactRequest) -> int:
+    """Queue the mail asking a signed-out visitor to confirm what they wrote (``tickets.contact``), to
+    the customer's address on file. Not proactive: sent to customers who opted out of outage mail."""
+    customer = request.customer
+    key = _key(Kind.CONTACT_CONFIRM, f"r{request.pk}", customer.pk)
+    created = Notification.objects.bulk_create(
+        [
+            Notification(
+                key=key,
+                kind=Kind.CONTACT_CONFIRM,
+                customer=customer,
+                language=customer.language,
+                to_email=request.email,
+                message_id=message_id_for(key),
+                context={"request": request.pk, "subject": request.subject},
             )
         ],
         ignore_conflicts=True,

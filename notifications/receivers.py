@@ -73,3 +73,7 @@ def on_sign_in_link_requested(sender, *, link, **kwargs) -> None:
 
 def on_status_subscription_requested(sender, *, subscription, **kwargs) -> None:
     outbox.outbox_status_confirm(subscription=subscription)
+
+
+def on_contact_requested(sender, *, request, **kwargs) -> None:
+    outbox.outbox_contact_confirm(request=request)

@@ -27,6 +27,8 @@ from incidents import subscriptions
 from incidents.compensation import credits_for_customers
 from incidents.models import Incident
 from notifications.models import Notification
+from tickets.contact import MAX_AGE as CONTACT_MAX_AGE
+from tickets.contact import contact_token
 from tickets.models import TicketEvent
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
@@ -159,6 +161,11 @@ def context_for(row: Notification, *, events: dict, credits: dict, links: Links,
         token = sign_in_token(SignInLink(pk=row.context.get("link")))
         context["sign_in_url"] = absolute(reverse("customers:sign_in_by_link", args=[token]))
         context["link_minutes"] = settings.SIGN_IN_LINK_MAX_AGE // 60
+    if row.kind == Notification.Kind.CONTACT_CONFIRM:
+        token = contact_token(row.context.get("request"))
+        context["confirm_url"] = absolute(reverse("tickets:contact_confirm", args=[token]))
+        context["subject"] = row.context.get("subject", "")
+        context["confirm_hours"] = int(CONTACT_MAX_AGE.total_seconds() // 3600)
     if row.status_subscription_id:
         subscription = row.status_subscription
         context["place"] = subscription.area.name_in(row.language)

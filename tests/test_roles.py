@@ -33,6 +33,9 @@ PUBLIC_VIEWS = {
     "status-subscribe-sent",
     "status-subscribe-confirm",  # the signed token in the URL is the authorisation
     "status-unsubscribe",  # RFC 8058 one-click, as "unsubscribe"
+    "contact",  # writing to us without an account (story 6); rate-limited, confirmed by e-mail
+    "contact_sent",
+    "contact_confirm",  # the signed token in the URL is the authorisation
 }
 
 # Called by monitoring systems, not people: a receiver's bearer token instead of a role.
