@@ -94,7 +94,7 @@ def test_a_visitor_on_a_phone_finds_the_outage_where_they_live_and_follows_it(
 
     page.get_by_label("Din e-postadress").fill("granne@example.com")
     page.get_by_role("button", name="Följ", exact=True).click()
-    expect(page.get_by_role("heading", name="Kolla din e-post")).to_be_visible()
+    expect(page.get_by_role("heading", name="Titta i din e-post")).to_be_visible()
     check(page, "status-subscribe-sent", axe_source)
 
     page.goto(f"{live_server.url}/coverage/?q=11122")
@@ -104,11 +104,11 @@ def test_a_visitor_on_a_phone_finds_the_outage_where_they_live_and_follows_it(
     page.goto(f"{live_server.url}/contact/")
     page.get_by_label("Din e-postadress").fill("granne@example.com")
     page.get_by_label("Ditt kundnummer eller telefonnummer").fill("070 123 45 67")
-    page.get_by_label("Ämne").fill("Ingen e-post")
+    page.get_by_label("Rubrik").fill("Ingen e-post")
     page.get_by_label("Vad har hänt?").fill("Sedan i morse kommer ingen e-post fram.")
     check(page, "contact", axe_source)
     page.get_by_role("button", name="Skicka").click()
-    expect(page.get_by_role("heading", name="Kolla din e-post")).to_be_visible()
+    expect(page.get_by_role("heading", name="Titta i din e-post")).to_be_visible()
     check(page, "contact-sent", axe_source)
 
     page.goto(f"{live_server.url}/accounts/email-link/")
@@ -145,4 +145,15 @@ def test_a_signed_in_customer_on_a_phone_sees_the_outage_first_and_their_tickets
     check(page, "my-ticket", axe_source)
     page.goto(f"{live_server.url}/my/tickets/new/")
     check(page, "new-ticket", axe_source)
+    context.close()
+
+
+def test_the_accessibility_check_does_not_pass_vacuously(chromium, axe_source):
+    """A page with an unlabelled image and an unlabelled input fails the same check."""
+    _, browser = chromium
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.set_content('<html lang="en"><title>x</title><main><img src="x.png"><input></main></html>')
+    with pytest.raises(AssertionError, match="image-alt"):
+        check(page, "broken", axe_source)
     context.close()
