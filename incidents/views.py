@@ -131,6 +131,7 @@ def incident_declare(request: HttpRequest) -> HttpResponse:
             try:
                 result = services.incident_declare(
                     title=data["title"],
+                    titles=form.titles(),
                     kind=data["kind"],
                     severity=data["severity"],
                     services=data["services"],
