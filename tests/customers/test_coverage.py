@@ -9,7 +9,7 @@ from django.test import Client
 from customers.models import Area
 from tests import factories
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.core]
 
 
 @pytest.fixture

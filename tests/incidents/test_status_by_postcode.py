@@ -19,7 +19,7 @@ from incidents.services import incident_post_update, incident_resolve, incident_
 from tests import factories
 from tests.factories import declare_incident
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.core]
 
 
 @pytest.fixture
