@@ -266,3 +266,19 @@ def test_the_atom_feed_carries_the_public_updates_of_the_place(places, ops):
     assert "SECRET" not in body and "Elsewhere" not in body
     assert "/status/?q=se-11122#incident-" in body
     assert Client().get("/status/area/nowhere/feed/").status_code == 404
+
+
+def test_the_status_api_answers_for_a_postcode_or_area_and_a_service(places, ops):
+    declare_incident(actor=ops, title="Fibre down", services=[places.fibre], areas=[places.stockholm])
+    declare_incident(actor=ops, title="Mail down", services=[places.email], areas=[places.stockholm])
+    declare_incident(actor=ops, title="Göteborg", areas=[places.goteborg])
+    body = Client().get("/api/v1/status/", {"postcode": "111 22"}).json()
+    assert body["area"]["code"] == "se-11122"
+    assert sorted(i["title"] for i in body["incidents"]) == ["Fibre down", "Mail down"]
+    body = Client().get("/api/v1/status/", {"area": "se-ab-0180", "service": "email"}).json()
+    assert [i["title"] for i in body["incidents"]] == ["Mail down"]
+    everywhere = Client().get("/api/v1/status/", {"service": "broadband"}).json()
+    assert everywhere["area"] is None
+    assert sorted(i["title"] for i in everywhere["incidents"]) == ["Fibre down", "Göteborg"]
+    assert Client().get("/api/v1/status/", {"postcode": "99999"}).status_code == 404
+    assert Client().get("/api/v1/status/", {"service": "nope"}).status_code == 400
