@@ -6,7 +6,6 @@ import pytest
 
 from customers.models import Area
 from tests import factories
-from tests.notifications.conftest import smtp  # noqa: F401  (the local SMTP server fixture)
 
 
 @pytest.fixture

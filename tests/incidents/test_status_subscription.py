@@ -15,7 +15,10 @@ from incidents.models import StatusSubscription
 from incidents.services import incident_resolve
 from notifications.models import Notification
 from tests import factories
+from tests.notifications import conftest as mail_fixtures
 from tests.notifications.conftest import text_and_html
+
+smtp = mail_fixtures.smtp  # the local SMTP server fixture
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

@@ -13,8 +13,11 @@ from django.test import Client
 
 from notifications.models import Notification
 from tests import factories
+from tests.notifications import conftest as mail_fixtures
 from tests.notifications.conftest import text_and_html
 from tickets.models import ContactRequest, Ticket
+
+smtp = mail_fixtures.smtp  # the local SMTP server fixture
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
