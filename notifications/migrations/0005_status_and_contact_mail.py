@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         ('customers', '0005_catalogue_names'),
         ('incidents', '0008_titles_status_subscriptions'),
         ('notifications', '0004_sign_in_link_kind'),
-        ('tickets', '0007_contact_request'),
+        ('tickets', '0010_contact_request'),
     ]
 
     operations = [

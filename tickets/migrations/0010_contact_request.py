@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0005_catalogue_names'),
-        ('tickets', '0006_queue_sla_index'),
+        ('tickets', '0009_attachment'),
     ]
 
     operations = [
