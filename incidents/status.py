@@ -53,7 +53,11 @@ def touches_service_q(service: Service) -> Q:
 
 
 def shown_to_public() -> QuerySet[Incident]:
-    return Incident.objects.filter(needs_scope=False).exclude(status=Incident.Status.WITHDRAWN)
+    """Never a held monitoring alert, an incident withdrawn as a mistake, or one only proposed from a
+    surge of tickets (ops have not confirmed it)."""
+    return Incident.objects.filter(needs_scope=False).exclude(
+        status__in=[Incident.Status.WITHDRAWN, Incident.Status.PROPOSED]
+    )
 
 
 def _with_public_updates(qs: QuerySet[Incident]) -> QuerySet[Incident]:
@@ -97,7 +101,11 @@ def area_status(area: Area, *, service: Service | None = None, resolved_days: in
         maintenance=sorted(
             (i for i in active if i.kind == Incident.Kind.MAINTENANCE), key=lambda i: i.started_at
         ),
-        resolved=sorted((i for i in incidents if not i.is_active), key=lambda i: i.resolved_at, reverse=True),
+        resolved=sorted(
+            (i for i in incidents if i.status == Incident.Status.RESOLVED),
+            key=lambda i: i.resolved_at,
+            reverse=True,
+        ),
         zone=zone_for(area),
     )
 

@@ -225,7 +225,12 @@ def outbox_status_notices(*, incident: Incident, event: str) -> int:
     for every confirmed status subscription the incident touches, set-based (one statement), once
     per incident, event and subscription. Known issues (an equipment defect, not a place) and held
     monitoring alerts send nothing."""
-    if incident.needs_scope or incident.kind == Incident.Kind.KNOWN_ISSUE or incident.is_withdrawn:
+    if (
+        incident.needs_scope
+        or incident.kind == Incident.Kind.KNOWN_ISSUE
+        or incident.is_withdrawn
+        or incident.is_proposed
+    ):
         return 0
     now = Value(timezone.now(), output_field=models.DateTimeField())
     eta = incident.eta.isoformat() if incident.eta else None

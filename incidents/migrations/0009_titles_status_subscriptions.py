@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0005_catalogue_names'),
-        ('incidents', '0007_withdrawn'),
+        ('incidents', '0008_surge_proposals'),
     ]
 
     operations = [

@@ -8,8 +8,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0005_catalogue_names'),
-        ('incidents', '0008_titles_status_subscriptions'),
-        ('notifications', '0004_sign_in_link_kind'),
+        ('incidents', '0009_titles_status_subscriptions'),
+        ('notifications', '0005_alert_proposed'),
         ('tickets', '0010_contact_request'),
     ]
 
