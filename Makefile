@@ -58,7 +58,12 @@ serve: $(STAMP) ## Serve on 0.0.0.0:8000 without migrating or seeding
 
 test: test-services test-embedded ## The test command: full suite on PostgreSQL + Redis, then the embedded smoke run
 
-test-services: $(STAMP) ## Full suite against PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)
+# axe-core, injected into Chromium by the customer pages' accessibility test (pinned in package-lock.json).
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test-services: $(STAMP) node_modules/.installed ## Full suite against PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)
 	DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' $(BIN)/pytest $(PYTEST_ARGS)
 
 # No services here by design: only `core` tests run, and in CI tests/conftest.py fails the run if

@@ -19,6 +19,14 @@ def text_in(texts: dict | None, language: str | None = None) -> str:
     return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
 
 
+def name_in(texts: dict | None, fallback: str, language: str | None = None) -> str:
+    """A catalogue name or title: the one in ``language`` (default: the active one), else English,
+    else ``fallback`` (the name as staff wrote it) — never a third language the reader may not read."""
+    texts = texts or {}
+    language = (language or get_language() or "en")[:2]
+    return texts.get(language) or texts.get("en") or fallback
+
+
 def clean_texts(value: dict | str | None, *, name: str, required: bool = False) -> dict[str, str]:
     """``{lang: text}`` with lang in sv/fi/en, texts stripped and empty ones dropped; a bare string is
     English. Raises ``DomainError`` on ``name`` for anything else."""

@@ -9,4 +9,5 @@ urlpatterns = [
     path("areas/", apis.AreaListApi.as_view(), name="api-areas"),
     path("equipment/", apis.EquipmentListApi.as_view(), name="api-equipment"),
     path("customers/", apis.CustomerListApi.as_view(), name="api-customers"),
+    path("coverage/", apis.CoverageApi.as_view(), name="api-coverage"),
 ]

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from core.errors import DomainError, NotFound
 from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
 from customers.models import Area, Customer, EquipmentModel, Service
 from customers.phones import phone_candidates
+from customers.selectors import find_place, services_at
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -90,3 +97,48 @@ class CustomerListApi(generics.ListAPIView):
                 | Q(phones__number__in=phone_candidates(q))
             ).distinct()
         return qs
+
+
+class CoverageServiceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField(source="name_in", help_text="In the language asked for (Accept-Language).")
+
+
+class CoverageAreaSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField(source="name_in")
+    kind = serializers.CharField()
+
+
+class CoverageOutputSerializer(serializers.Serializer):
+    area = CoverageAreaSerializer()
+    services = CoverageServiceSerializer(many=True, help_text="Available at this postcode.")
+    not_available = serializers.ListField(child=serializers.CharField(), help_text="Codes of the others.")
+
+
+class CoverageApi(APIView):
+    """Public: which of our services can be delivered at a postcode (story 5 of DESIGN.md)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "postcode", str, required=True, description="A postcode: 11122, 111 22, 00100 or FI-00100."
+            )
+        ],
+        responses=CoverageOutputSerializer,
+    )
+    def get(self, request):
+        postcode = request.query_params.get("postcode", "").strip()
+        if not postcode:
+            raise DomainError(_("Give a postcode."), field="postcode")
+        area = find_place(postcode)
+        if area is None or area.kind not in (Area.Kind.POSTCODE, Area.Kind.EXCHANGE):
+            raise NotFound(_("We do not know that postcode."), field="postcode")
+        services = list(services_at(area))
+        available = {s.code for s in services}
+        others = Service.objects.exclude(code__in=available).order_by("code").values_list("code", flat=True)
+        data = {"area": area, "services": services, "not_available": list(others)}
+        return Response(CoverageOutputSerializer(data).data)

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.i18n import name_in
 from core.languages import Language
 
 code_validator = RegexValidator(
@@ -24,6 +25,9 @@ class Service(models.Model):
 
     code = models.SlugField(_("code"), max_length=40, unique=True, validators=[code_validator])
     name = models.CharField(_("name"), max_length=100)
+    # The name per language ({"sv": "Fiberbredband", "fi": "Kuitulaajakaista"}); ``name`` is the
+    # fallback for a language without one.
+    names = models.JSONField(_("name per language"), default=dict, blank=True)
     description = models.TextField(_("description"), blank=True)
 
     class Meta:
@@ -33,6 +37,10 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def name_in(self, language: str | None = None) -> str:
+        """The name in ``language`` (default: the active one), else English, else ``name``."""
+        return name_in(self.names, self.name, language)
 
 
 class Area(models.Model):
@@ -52,6 +60,8 @@ class Area(models.Model):
 
     code = models.SlugField(_("code"), max_length=60, unique=True, validators=[code_validator])
     name = models.CharField(_("name"), max_length=120)
+    # Place names differ by language in Finland (Helsinki/Helsingfors, Nagu/Nauvo).
+    names = models.JSONField(_("name per language"), default=dict, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     parent = models.ForeignKey(
         "self",
@@ -86,6 +96,15 @@ class Area(models.Model):
             self.path = f"{self.parent.path if self.parent else ''}{self.code}/"
             self.depth = self.parent.depth + 1 if self.parent else 0
         super().save(*args, **kwargs)
+
+    def name_in(self, language: str | None = None) -> str:
+        """The place name in ``language`` (default: the active one), else ``name``."""
+        return name_in(self.names, self.name, language)
+
+    @property
+    def country_code(self) -> str:
+        """The code of the tree's root (``se``, ``fi``): which country, so which clock."""
+        return self.path.split("/", 1)[0]
 
     def subtree(self) -> models.QuerySet[Area]:
         return Area.within([self.path])
@@ -222,7 +241,8 @@ class Subscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.service} — {self.address or self.area}"
+        # In the reader's language: the customer's own picker on the contact form shows this.
+        return f"{self.service.name_in()} — {self.address or self.area.name_in()}"
 
 
 class SignInLink(models.Model):

@@ -1,4 +1,4 @@
-"""Customers' pages that need no login yet: asking for and using an e-mailed sign-in link."""
+"""Customers' pages that need no login: asking for and using an e-mailed sign-in link; coverage."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from customers import signin
+from customers import selectors, signin
+from customers.models import Service
 
 
 class SignInLinkForm(forms.Form):
@@ -55,3 +56,20 @@ def sign_in_by_link(request: HttpRequest, token: str) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect(reverse("tickets:my_tickets"))
     return render(request, "customers/sign_in_by_link.html", {"token": token})
+
+
+# Public on purpose (tests/test_roles.py lists it): "can I get it where I live?" needs no account.
+@require_GET
+def coverage(request: HttpRequest) -> HttpResponse:
+    """Which of our services can be delivered at a postcode or place (story 5 of DESIGN.md): three
+    queries whatever the catalogue's size (the place, every service, those available there)."""
+    query = request.GET.get("q", "").strip()[:120]
+    area = selectors.find_place(query) if query else None
+    context = {"query": query, "area": area}
+    if area is not None:
+        available = {s.pk for s in selectors.services_at(area)}
+        services = list(Service.objects.order_by("name"))
+        context["available"] = [s for s in services if s.pk in available]
+        context["unavailable"] = [s for s in services if s.pk not in available]
+    status = 404 if query and area is None else 200
+    return render(request, "customers/coverage.html", context, status=status)

@@ -25,7 +25,9 @@ from core.localtime import LocalDateTimeField
 from core.pagination import BoundedLimitOffsetPagination
 from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole, has_role
 from customers.models import Area, EquipmentModel, Service
+from customers.selectors import find_place
 from incidents import selectors, services, surge
+from incidents import status as public_status
 from incidents.models import INACTIVE_STATUSES, Incident, IncidentTicketLink, IncidentUpdate, SurgeProposal
 from tickets.models import Ticket
 
@@ -133,6 +135,9 @@ class ScopeInputSerializer(serializers.Serializer):
 
 class DeclareInputSerializer(ScopeInputSerializer):
     title = serializers.CharField(max_length=200)
+    titles = LocalizedTextField(
+        required=False, allow_null=True, help_text="The title per language, for customers (sv, fi, en)."
+    )
     severity = SeverityField(default=Incident.Severity.MAJOR)
     public_message = LocalizedTextField()
     agent_script = LocalizedTextField(required=False, allow_null=True)
@@ -192,6 +197,7 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "title",
+            "titles",
             "kind",
             "severity",
             "status",
@@ -384,6 +390,7 @@ class IncidentSummarySerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     title = serializers.CharField()
+    titles = serializers.DictField(child=serializers.CharField(), help_text="Per language (sv, fi, en).")
     kind = serializers.CharField()
     severity = serializers.IntegerField()
     status = serializers.CharField()
@@ -398,7 +405,14 @@ class PublicIncidentSerializer(IncidentSummarySerializer):
     updates = PublicUpdateSerializer(many=True, source="public_updates")
 
 
+class StatusAreaSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField(source="name_in")
+    kind = serializers.CharField()
+
+
 class StatusOutputSerializer(serializers.Serializer):
+    area = StatusAreaSerializer(allow_null=True, help_text="The place asked about; null for everywhere.")
     incidents = PublicIncidentSerializer(many=True)
 
 
@@ -512,6 +526,7 @@ class IncidentCollectionApi(APIView):
         data = body.validated_data
         result = services.incident_declare(
             title=data["title"],
+            titles=data.get("titles"),
             severity=data["severity"],
             public_message=data["public_message"],
             agent_script=data.get("agent_script"),
@@ -705,10 +720,39 @@ class StatusApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(responses=StatusOutputSerializer)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("postcode", str, description="Where the asker lives: 11122, 111 22, 00100."),
+            OpenApiParameter("area", str, description="An area code (se-ab-0180) instead of a postcode."),
+            OpenApiParameter("service", str, description="Only incidents that touch this service (a code)."),
+        ],
+        responses=StatusOutputSerializer,
+    )
     def get(self, request):
-        incidents = selectors.public_active_incidents()
-        return Response(StatusOutputSerializer({"incidents": incidents}).data)
+        """Without a place: every active incident. With ``postcode`` or ``area``: those touching that
+        place (active ones, planned maintenance included), optionally for one ``service``."""
+        params = {k: request.query_params.get(k, "").strip() for k in ("postcode", "area", "service")}
+        service = None
+        if params["service"]:
+            service = Service.objects.filter(code=params["service"]).first()
+            if service is None:
+                raise DomainError(
+                    _("Unknown service %(code)s.") % {"code": params["service"]}, field="service"
+                )
+        if params["postcode"] or params["area"]:
+            if params["area"]:
+                area = Area.objects.filter(code=params["area"]).first()
+            else:
+                area = find_place(params["postcode"])
+            if area is None:
+                field = "area" if params["area"] else "postcode"
+                raise NotFound(_("We do not know that place."), field=field)
+            report = public_status.area_status(area, service=service, resolved_days=0)
+            incidents = report.problems + report.maintenance
+        else:
+            area = None
+            incidents = selectors.public_active_incidents(service=service)
+        return Response(StatusOutputSerializer({"area": area, "incidents": incidents}).data)
 
 
 class LookupApi(APIView):

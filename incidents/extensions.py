@@ -230,7 +230,10 @@ def register() -> None:
         "my-ticket",
         Panel(
             "incidents/panels/my_ticket.html",
-            lambda request, ticket: {"incidents": selectors.public_incidents_of(ticket)},
+            lambda request, ticket: {
+                "incidents": selectors.public_incidents_of(ticket),
+                "zone": TIME_ZONE_FOR_LANGUAGE.get(ticket.customer.language, settings.TIME_ZONE),
+            },
         ),
     )
     extensions.add_panel(

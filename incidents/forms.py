@@ -130,6 +130,12 @@ class DeclareForm(ScopeForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["language"].initial = (get_language() or "en")[:2]
+        for lang, lang_label in LANGUAGE_LABELS:
+            self.fields[f"title_{lang}"] = forms.CharField(
+                label=_("Headline for customers (%(language)s)") % {"language": lang_label},
+                required=False,
+                max_length=200,
+            )
         for prefix, label, rows in TEXTS:
             self.fields[prefix] = forms.CharField(
                 label=label,
@@ -145,6 +151,10 @@ class DeclareForm(ScopeForm):
                     max_length=5000,
                 )
 
+    def titles(self) -> dict:
+        """The title for customers per language (staff read ``title``; it is also the fallback)."""
+        return {lang: self.cleaned_data.get(f"title_{lang}", "") for lang, _label in LANGUAGE_LABELS}
+
     def texts(self, prefix: str) -> dict:
         """The translations given, and the main text in the language it is written in (it wins)."""
         texts = {lang: self.cleaned_data.get(f"{prefix}_{lang}", "") for lang, _label in LANGUAGE_LABELS}
@@ -156,7 +166,10 @@ class DeclareForm(ScopeForm):
     def translation_fields(self) -> list:
         """(language label, [bound fields]) for each language, for the optional translations."""
         return [
-            (lang_label, [self[f"{prefix}_{lang}"] for prefix, _label, _rows in TEXTS])
+            (
+                lang_label,
+                [self[f"title_{lang}"]] + [self[f"{prefix}_{lang}"] for prefix, _label, _rows in TEXTS],
+            )
             for lang, lang_label in LANGUAGE_LABELS
         ]
 

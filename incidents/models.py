@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.i18n import text_in
+from core.i18n import name_in, text_in
 from customers.models import Area, EquipmentModel, Service, Subscription
 from tickets.models import Ticket
 
@@ -66,6 +66,9 @@ class Incident(models.Model):
     Source = IncidentSource
 
     title = models.CharField(_("title"), max_length=200)
+    # The title per language for customers' pages and mail; ``title`` is the fallback (and what staff
+    # read).
+    titles = models.JSONField(_("title per language"), default=dict, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     severity = models.PositiveSmallIntegerField(
         _("severity"), choices=Severity.choices, default=Severity.MAJOR
@@ -167,6 +170,9 @@ class Incident(models.Model):
     @property
     def is_proposed(self) -> bool:
         return self.status == self.Status.PROPOSED
+
+    def title_in(self, language: str | None = None) -> str:
+        return name_in(self.titles, self.title, language)
 
     def public_message_in(self, language: str | None = None) -> str:
         return text_in(self.public_message, language)
@@ -554,3 +560,42 @@ class SurgeTicket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proposal_id} ∋ {self.ticket_id}"
+
+
+# --- the public status page's e-mail subscriptions (incidents/subscriptions.py) ----------------------
+
+
+class StatusSubscription(models.Model):
+    """Someone (customer or not) who wants e-mail about incidents touching an area, optionally for one
+    service. Double opt-in: nothing but the confirmation mail is sent until ``confirmed_at`` is set.
+    Unsubscribing deletes the row."""
+
+    email = models.EmailField(_("e-mail"))
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="status_subscriptions")
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="status_subscriptions"
+    )
+    language = models.CharField(_("language"), max_length=2, default="sv")
+    created_at = models.DateTimeField(default=timezone.now)
+    # The latest request for a confirmation mail (each one is a new outbox row, rate-limited).
+    requested_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("status subscription")
+        verbose_name_plural = _("status subscriptions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email", "area", "service"],
+                condition=models.Q(service__isnull=False),
+                name="status_sub_unique_service",
+            ),
+            models.UniqueConstraint(
+                fields=["email", "area"],
+                condition=models.Q(service__isnull=True),
+                name="status_sub_unique_area",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.area}" + (f" ({self.service})" if self.service_id else "")

@@ -7,7 +7,7 @@ from functools import reduce
 
 from django.db import models
 
-from customers.models import Customer
+from customers.models import Customer, Service
 from customers.phones import phone_candidates
 from incidents.matching import covering_q
 from incidents.models import INACTIVE_STATUSES, Incident, IncidentTicketLink, IncidentUpdate
@@ -70,15 +70,19 @@ def recently_withdrawn(*, days: int = 14) -> models.QuerySet[Incident]:
     )
 
 
-def public_active_incidents() -> list[Incident]:
-    """Active incidents for the public status page/API, each with ``public_updates`` (newest first)."""
+def public_active_incidents(*, service: Service | None = None) -> list[Incident]:
+    """Active incidents for the public status page/API (those touching ``service`` if given), each
+    with ``public_updates`` (newest first)."""
     from django.db.models import Prefetch
 
     from incidents.models import IncidentUpdate
+    from incidents.status import touches_service_q
 
+    qs = Incident.objects.active()
+    if service is not None:
+        qs = qs.filter(touches_service_q(service))
     return list(
-        Incident.objects.active()
-        .filter(needs_scope=False)  # unconfirmed monitoring alerts are not told to the public
+        qs.filter(needs_scope=False)  # unconfirmed monitoring alerts are not told to the public
         .prefetch_related(
             Prefetch(
                 "updates",

@@ -122,6 +122,7 @@ def validate_declaration(
 def incident_declare(
     *,
     title: str,
+    titles: dict | None = None,
     kind: str,
     severity: int,
     services: Iterable[Service],
@@ -174,6 +175,8 @@ def incident_declare(
         "public_message": clean_texts(public_message, name="public_message", required=True),
         "agent_script": clean_texts(agent_script, name="agent_script"),
         "workaround": clean_texts(workaround, name="workaround"),
+        # The title in customers' languages (``title`` is the fallback, and what staff read).
+        "titles": clean_texts(titles, name="titles"),
     }
     validate_declaration(
         kind=kind,

@@ -35,3 +35,8 @@ def announce_linked(*, incident, ticket_ids: list[int], origin: str, actor) -> N
         incident_linked.send(
             sender=type(incident), incident=incident, ticket_ids=list(ticket_ids), origin=origin, actor=actor
         )
+
+
+# Someone asked to follow the status of an area by e-mail and must confirm (double opt-in).
+# Arguments: subscription (an incidents.models.StatusSubscription). Notifications mails the link.
+status_subscription_requested = Signal()

@@ -1,4 +1,5 @@
-"""Ops UI (declare, preview, update, resolve, link/detach), the agent fragments, the status page.
+"""Ops UI (declare, preview, update, resolve, link/detach) and the agent fragments (the public status
+page is ``incidents.status_views``).
 
 Thin views: fetch and authorise, call one service, redirect or render a fragment.
 """
@@ -130,6 +131,7 @@ def incident_declare(request: HttpRequest) -> HttpResponse:
             try:
                 result = services.incident_declare(
                     title=data["title"],
+                    titles=form.titles(),
                     kind=data["kind"],
                     severity=data["severity"],
                     services=data["services"],
@@ -481,17 +483,6 @@ def incidents_for_customer(request: HttpRequest, number: str) -> HttpResponse:
             "linkable": [],
         },
     )
-
-
-# --- public --------------------------------------------------------------------------------------------
-
-
-@require_GET
-def status_page(request: HttpRequest) -> HttpResponse:
-    """Public: what is wrong right now and what was fixed lately, in the visitor's language."""
-    active = selectors.public_active_incidents()
-    resolved = list(selectors.recently_resolved(days=3)[:10])
-    return render(request, "incidents/status.html", {"active": active, "resolved": resolved})
 
 
 # --- proposals from surges of tickets (incidents/surge.py) ------------------------------------------

@@ -33,3 +33,9 @@ class NotificationsConfig(AppConfig):
         signals.incident_tickets_kept_open.connect(
             receivers.on_incident_tickets_kept_open, dispatch_uid="alerts.kept_open"
         )
+        ticket_signals.contact_requested.connect(
+            receivers.on_contact_requested, dispatch_uid="outbox.contact_requested"
+        )
+        signals.status_subscription_requested.connect(
+            receivers.on_status_subscription_requested, dispatch_uid="outbox.status_subscription"
+        )

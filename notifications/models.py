@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.languages import Language
 from customers.models import Customer
-from incidents.models import Incident
+from incidents.models import Incident, StatusSubscription
 from tickets.models import Ticket
 
 
@@ -101,6 +101,9 @@ class Notification(models.Model):
         INCIDENT_UPDATE = "incident-update", _("Outage update")
         INCIDENT_RESOLVED = "incident-resolved", _("Outage over")
         SIGN_IN_LINK = "sign-in-link", _("Sign-in link")
+        CONTACT_CONFIRM = "contact-confirm", _("Confirm a message sent without signing in")
+        STATUS_CONFIRM = "status-confirm", _("Confirm following the service status")
+        STATUS_NOTICE = "status-notice", _("Service status of a followed place")
 
     # Incident notices are proactive: an opted-out customer does not get them, and they carry
     # one-click unsubscribe headers.
@@ -114,7 +117,14 @@ class Notification(models.Model):
 
     key = models.CharField(max_length=200, unique=True, help_text="Idempotency key: one e-mail per event.")
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notifications")
+    # Every row is for a customer, except the status page's mail to people who follow a place by
+    # e-mail (``status_subscription``), who need not be customers.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    status_subscription = models.ForeignKey(
+        StatusSubscription, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
@@ -150,6 +160,10 @@ class Notification(models.Model):
             models.CheckConstraint(
                 condition=models.Q(state__in=["pending", "sent", "failed", "skipped"]),
                 name="notification_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(customer__isnull=False) | models.Q(status_subscription__isnull=False),
+                name="notification_has_recipient",
             ),
         ]
         indexes = [

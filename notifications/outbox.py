@@ -51,12 +51,12 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Concat, JSONObject
 from django.utils import timezone
 
-from customers.models import Customer, SignInLink
+from customers.models import Area, Customer, SignInLink
 from incidents import matching
-from incidents.models import Incident, IncidentTicketLink
+from incidents.models import Incident, IncidentTicketLink, StatusSubscription
 from notifications import rendering, sending
 from notifications.models import Notification
-from tickets.models import Ticket, TicketEvent
+from tickets.models import ContactRequest, Ticket, TicketEvent
 from tickets.services import timeline_record
 
 log = logging.getLogger(__name__)
@@ -157,6 +157,111 @@ def outbox_sign_in_link(*, link: SignInLink) -> int:
     )
     enqueue_on_commit(len(created))
     return len(created)
+
+
+def outbox_contact_confirm(*, request: ContactRequest) -> int:
+    """Queue the mail asking a signed-out visitor to confirm what they wrote (``tickets.contact``), to
+    the customer's address on file. Not proactive: sent to customers who opted out of outage mail."""
+    customer = request.customer
+    key = _key(Kind.CONTACT_CONFIRM, f"r{request.pk}", customer.pk)
+    created = Notification.objects.bulk_create(
+        [
+            Notification(
+                key=key,
+                kind=Kind.CONTACT_CONFIRM,
+                customer=customer,
+                language=customer.language,
+                to_email=request.email,
+                message_id=message_id_for(key),
+                context={"request": request.pk, "subject": request.subject},
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    enqueue_on_commit(len(created))
+    return len(created)
+
+
+def outbox_status_confirm(*, subscription: StatusSubscription) -> int:
+    """Queue the double opt-in mail of a status subscription (``incidents.subscriptions``): one per
+    request (keyed on its time), to the address given, which need not be a customer's."""
+    key = f"{Kind.STATUS_CONFIRM}.s{subscription.pk}.r{int(subscription.requested_at.timestamp())}"
+    created = Notification.objects.bulk_create(
+        [
+            Notification(
+                key=key,
+                kind=Kind.STATUS_CONFIRM,
+                status_subscription=subscription,
+                language=subscription.language,
+                to_email=subscription.email,
+                message_id=message_id_for(key),
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    enqueue_on_commit(len(created))
+    return len(created)
+
+
+def _subscribers_touched(incident: Incident) -> models.QuerySet[StatusSubscription]:
+    """Confirmed status subscriptions whose place the incident touches (``incidents.status``: its
+    area scope is empty, or lists the place, one above it or one below it) and whose service it
+    covers (the subscription is for all services, or the scope lists no service or theirs)."""
+    subscriptions = StatusSubscription.objects.filter(confirmed_at__isnull=False)
+    listed = list(incident.areas.values_list("path", flat=True))
+    if listed:
+        above = {p for path in listed for p in Area(path=path).ancestor_paths()}
+        below = Q(pk__in=[])
+        for path in listed:
+            below |= Q(area__path__startswith=path)
+        subscriptions = subscriptions.filter(below | Q(area__path__in=above))
+    services = list(incident.services.values_list("pk", flat=True))
+    if services:
+        subscriptions = subscriptions.filter(Q(service__isnull=True) | Q(service_id__in=services))
+    return subscriptions
+
+
+def outbox_status_notices(*, incident: Incident, event: str) -> int:
+    """Queue "something is wrong at your place" (``event`` "declared") or "it is fixed" ("resolved")
+    for every confirmed status subscription the incident touches, set-based (one statement), once
+    per incident, event and subscription. Known issues (an equipment defect, not a place) and held
+    monitoring alerts send nothing."""
+    if (
+        incident.needs_scope
+        or incident.kind == Incident.Kind.KNOWN_ISSUE
+        or incident.is_withdrawn
+        or incident.is_proposed
+    ):
+        return 0
+    now = Value(timezone.now(), output_field=models.DateTimeField())
+    eta = incident.eta.isoformat() if incident.eta else None
+    key = Concat(
+        Value(f"{Kind.STATUS_NOTICE}.i{incident.pk}.{event}.s"),
+        Cast(F("id"), models.CharField()),
+        output_field=models.CharField(),
+    )
+    columns = {
+        "key": key,
+        "kind": Value(Kind.STATUS_NOTICE),
+        "status_subscription": F("id"),
+        "incident": Value(incident.pk),
+        "language": F("language"),
+        "to_email": F("email"),
+        "message_id": Concat(
+            Value("<"), key, Value(f"@{message_id_domain()}>"), output_field=models.CharField()
+        ),
+        "context": Cast(Value(_json({"event": event, "eta": eta})), models.JSONField()),
+        "subject": Value(""),
+        "body": Value(""),
+        "state": Value(State.PENDING),
+        "attempts": Value(0),
+        "last_error": Value(""),
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+    written = _insert_select(columns, _subscribers_touched(incident))
+    enqueue_on_commit(written)
+    return written
 
 
 def outbox_ticket_reply(*, ticket: Ticket, event: TicketEvent) -> int:
@@ -489,7 +594,13 @@ def _release(rows: list[Notification]) -> None:
 
 
 def _skip_opted_out(rows: list[Notification]) -> tuple[list[Notification], int]:
-    out = [r for r in rows if r.kind in Notification.PROACTIVE_KINDS and not r.customer.proactive_email]
+    out = [
+        r
+        for r in rows
+        if r.kind in Notification.PROACTIVE_KINDS
+        and r.customer is not None
+        and not r.customer.proactive_email
+    ]
     if out:
         Notification.objects.filter(pk__in=[r.pk for r in out], state=State.PENDING).update(
             state=State.SKIPPED, claimed_until=None
@@ -527,7 +638,7 @@ def outbox_deliver(*, limit: int | None = None, _connection_per_message: bool = 
     started = time.monotonic()
     rows = list(
         Notification.objects.filter(pk__in=ids, state=State.PENDING)
-        .select_related("customer", "ticket", "incident")
+        .select_related("customer", "ticket", "incident", "status_subscription__area")
         .order_by("id")
     )
     rows, result.skipped = _skip_opted_out(rows)

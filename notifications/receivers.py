@@ -14,6 +14,7 @@ from notifications.models import Alert
 def on_incident_declared(sender, *, incident: Incident, **kwargs) -> None:
     services.alert_for_incident(incident=incident, kind=Alert.Kind.INCIDENT_DECLARED)
     outbox.outbox_incident_notice(incident=incident)
+    outbox.outbox_status_notices(incident=incident, event="declared")
 
 
 def on_incident_updated(
@@ -24,12 +25,14 @@ def on_incident_updated(
         outbox.outbox_incident_update_replies(incident=incident, update=update)
     if scope_changed:  # newly covered customers get the first notice; the others have it
         outbox.outbox_incident_notice(incident=incident)
+        outbox.outbox_status_notices(incident=incident, event="declared")
     outbox.outbox_incident_eta_changed(incident=incident)
 
 
 def on_incident_resolved(sender, *, incident: Incident, **kwargs) -> None:
     services.alert_for_incident(incident=incident, kind=Alert.Kind.INCIDENT_RESOLVED)
     outbox.outbox_incident_resolved(incident=incident)
+    outbox.outbox_status_notices(incident=incident, event="resolved")
 
 
 def on_incident_withdrawn(sender, *, incident: Incident, reason: str = "", **kwargs) -> None:
@@ -68,3 +71,11 @@ def on_incident_tickets_kept_open(sender, *, incident: Incident, ticket_ids, **k
 
 def on_sign_in_link_requested(sender, *, link, **kwargs) -> None:
     outbox.outbox_sign_in_link(link=link)
+
+
+def on_status_subscription_requested(sender, *, subscription, **kwargs) -> None:
+    outbox.outbox_status_confirm(subscription=subscription)
+
+
+def on_contact_requested(sender, *, request, **kwargs) -> None:
+    outbox.outbox_contact_confirm(request=request)

@@ -23,9 +23,12 @@ from django.utils.html import escape
 
 from customers.models import SignInLink
 from customers.signin import sign_in_token
+from incidents import subscriptions
 from incidents.compensation import credits_for_customers
 from incidents.models import Incident
 from notifications.models import Notification
+from tickets.contact import MAX_AGE as CONTACT_MAX_AGE
+from tickets.contact import contact_token
 from tickets.models import TicketEvent
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
@@ -158,6 +161,22 @@ def context_for(row: Notification, *, events: dict, credits: dict, links: Links,
         token = sign_in_token(SignInLink(pk=row.context.get("link")))
         context["sign_in_url"] = absolute(reverse("customers:sign_in_by_link", args=[token]))
         context["link_minutes"] = settings.SIGN_IN_LINK_MAX_AGE // 60
+    if row.kind == Notification.Kind.CONTACT_CONFIRM:
+        token = contact_token(row.context.get("request"))
+        context["confirm_url"] = absolute(reverse("tickets:contact_confirm", args=[token]))
+        context["subject"] = row.context.get("subject", "")
+        context["confirm_hours"] = int(CONTACT_MAX_AGE.total_seconds() // 3600)
+    if row.status_subscription_id:
+        subscription = row.status_subscription
+        context["place"] = subscription.area.name_in(row.language)
+        context["status_url"] = absolute(f"{reverse('status')}?q={subscription.area.code}")
+        if row.kind == Notification.Kind.STATUS_CONFIRM:
+            token = subscriptions.confirm_token(subscription.pk)
+            context["confirm_url"] = absolute(reverse("status-subscribe-confirm", args=[token]))
+            context["confirm_days"] = subscriptions.CONFIRM_MAX_AGE.days
+        else:
+            context["event"] = row.context.get("event")
+            context["unsubscribe_url"] = status_unsubscribe_url(row)
     if row.incident_id:
         incident = row.incident
         context.update(
@@ -172,6 +191,11 @@ def context_for(row: Notification, *, events: dict, credits: dict, links: Links,
     return context
 
 
+def status_unsubscribe_url(row: Notification) -> str:
+    token = subscriptions.unsubscribe_token(row.status_subscription_id)
+    return absolute(reverse("status-unsubscribe", args=[token]))
+
+
 def headers_for(row: Notification, unsubscribe: str | None) -> dict:
     """Message-ID (stored on the row), and In-Reply-To/References naming the thread, on every message;
     one-click unsubscribe (RFC 8058) on proactive ones."""
@@ -179,6 +203,8 @@ def headers_for(row: Notification, unsubscribe: str | None) -> dict:
 
     if row.ticket_id:
         thread = ticket_thread_id(row.ticket_id)
+    elif row.incident_id and row.status_subscription_id:
+        thread = f"<incident.i{row.incident_id}.s{row.status_subscription_id}@{settings.NOTIFICATION_MESSAGE_ID_DOMAIN}>"
     elif row.incident_id:
         thread = incident_thread_id(row.incident_id, row.customer_id)
     else:
@@ -187,7 +213,7 @@ def headers_for(row: Notification, unsubscribe: str | None) -> dict:
     if unsubscribe:
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    if row.kind in Notification.PROACTIVE_KINDS:
+    if row.kind in Notification.PROACTIVE_KINDS or row.kind == Notification.Kind.STATUS_NOTICE:
         headers["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies stay away
     return headers
 
@@ -297,7 +323,10 @@ def render_messages(rows: list[Notification]) -> list[EmailMultiAlternatives]:
     for row in rows:
         if row.kind not in Notification.PROACTIVE_KINDS:
             context = context_for(row, events=events, credits=credits, links=links)
-            messages.append(_message(row, _render(row, context), None))
+            unsubscribe = (
+                context.get("unsubscribe_url") if row.kind == Notification.Kind.STATUS_NOTICE else None
+            )
+            messages.append(_message(row, _render(row, context), unsubscribe))
             continue
         credit = credits.get((row.incident_id, row.customer_id))
         key = (row.kind, row.incident_id, row.language, repr(sorted(row.context.items())), credit)

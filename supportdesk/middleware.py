@@ -1,18 +1,19 @@
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from core.languages import SESSION_LANGUAGE_KEY
+from core.languages import SESSION_LANGUAGE_KEY, TIME_ZONE_FOR_LANGUAGE
 from core.parsing import has_unstorable
 from core.uploads import BodyTooBig, body_limit_for, oversize_error
 from supportdesk.api import status_for
@@ -22,13 +23,21 @@ logger = logging.getLogger("django.request")
 
 class ProfileLanguageMiddleware(MiddlewareMixin):
     """Speak to a logged-in customer in the language on their profile, unless they picked another
-    one with the language switcher (the cookie wins). Runs after AuthenticationMiddleware."""
+    one with the language switcher (the cookie wins), and show times on the clock of their profile
+    language (``TIME_ZONE_FOR_LANGUAGE``: Finnish speakers read Helsinki time; the switcher does not
+    move anyone). Runs after AuthenticationMiddleware."""
 
     def process_request(self, request) -> None:
         language = request.session.get(SESSION_LANGUAGE_KEY)
+        if language:
+            timezone.activate(ZoneInfo(TIME_ZONE_FOR_LANGUAGE.get(language, settings.TIME_ZONE)))
         if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
             translation.activate(language)
             request.LANGUAGE_CODE = language
+
+    def process_response(self, request, response):
+        timezone.deactivate()
+        return response
 
 
 def is_api(request) -> bool:

@@ -26,6 +26,16 @@ PUBLIC_VIEWS = {
     "sign_in_link_sent",
     "sign_in_by_link",  # the signed, one-time token in the URL is the authorisation
     "unsubscribe",  # RFC 8058 one-click: the signed token in the URL is the authorisation
+    "coverage",  # "can I get it where I live?" needs no account (story 5)
+    "api-coverage",
+    "status-feed",  # the status page's Atom feed, per area
+    "status-subscribe",  # following a place's status by e-mail: double opt-in, rate-limited
+    "status-subscribe-sent",
+    "status-subscribe-confirm",  # the signed token in the URL is the authorisation
+    "status-unsubscribe",  # RFC 8058 one-click, as "unsubscribe"
+    "contact",  # writing to us without an account (story 6); rate-limited, confirmed by e-mail
+    "contact_sent",
+    "contact_confirm",  # the signed token in the URL is the authorisation
 }
 
 # Called by monitoring systems, not people: a receiver's bearer token instead of a role.

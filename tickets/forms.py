@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from customers.models import Subscription
+from customers.models import Service, Subscription
 from tickets import attachments
 from tickets.models import Ticket
 
@@ -140,3 +140,39 @@ class EscalateForm(forms.Form):
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=Ticket.Status.choices)
+
+
+class ServiceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.name_in()
+
+
+class ContactForm(forms.Form):
+    """The signed-out contact form (``tickets.contact``). ``website`` is a honeypot: hidden from people
+    and screen readers, filled in by form-filling robots."""
+
+    email = forms.EmailField(
+        max_length=254,
+        label=_("Your e-mail address"),
+        help_text=_("The one we have on file for you: we send a link there to confirm it is you."),
+    )
+    number_or_phone = forms.CharField(
+        max_length=40, label=_("Your customer number or phone number"), help_text=_("It is on your invoice.")
+    )
+    service = ServiceChoiceField(
+        queryset=Service.objects.order_by("name"),
+        required=False,
+        label=_("Which service is it about?"),
+        empty_label=_("Not sure / something else"),
+    )
+    category = forms.ChoiceField(
+        choices=Ticket.Category.choices, initial=Ticket.Category.TECHNICAL, label=_("Topic")
+    )
+    subject = forms.CharField(max_length=200, label=_("Subject"))
+    description = forms.CharField(
+        widget=forms.Textarea,
+        max_length=20000,
+        label=_("What happened?"),
+        help_text=_("Tell us what you see and since when — the more we know, the faster we can help."),
+    )
+    website = forms.CharField(required=False, max_length=200, label="Website")

@@ -398,3 +398,26 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class ContactRequest(models.Model):
+    """What a signed-out visitor wrote on the contact form (``tickets.contact``), held until they
+    confirm through the e-mailed link; then the ticket is opened and this row points at it. Only
+    requests whose e-mail address and customer number or phone match a customer are kept."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contact_requests")
+    email = models.EmailField(_("e-mail"))
+    category = models.CharField(_("category"), max_length=10, choices=TicketCategory.choices)
+    service = models.ForeignKey(Service, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"), max_length=20000)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    ticket = models.ForeignKey(Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("contact request")
+        verbose_name_plural = _("contact requests")
+
+    def __str__(self) -> str:
+        return f"contact request {self.pk} ({self.customer_id})"

@@ -12,3 +12,6 @@ from django.dispatch import Signal
 ticket_changed = Signal()
 # A reply, note or customer message was added. Arguments: ticket, event (the TicketEvent), actor.
 ticket_commented = Signal()
+# A signed-out visitor wrote on the contact form and must confirm by e-mail before the ticket is
+# opened. Arguments: request (a tickets.models.ContactRequest). Notifications mails the link.
+contact_requested = Signal()

@@ -12,18 +12,31 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError
 from core.idempotency import once_per_form
 from core.parsing import parse_int
 from core.redirects import redirect_back
-from core.roles import ADMIN, AGENT, CUSTOMER, OPS, STAFF_ROLES, TECH, is_staff_member, role_required
+from core.roles import (
+    ADMIN,
+    AGENT,
+    CUSTOMER,
+    OPS,
+    STAFF_ROLES,
+    TECH,
+    has_role,
+    is_staff_member,
+    role_required,
+)
 from customers.models import Customer
+from tickets import contact as contact_service
 from tickets import macros, selectors, services
 from tickets.extensions import extensions
 from tickets.forms import (
     CommentForm,
+    ContactForm,
     CustomerReplyForm,
     CustomerTicketForm,
     EscalateForm,
@@ -539,3 +552,56 @@ def ticket_attach_customer(request: HttpRequest, reference: str) -> HttpResponse
     else:
         services.ticket_attach_customer(ticket=ticket, customer=customer, actor=request.user)
     return _back_to(ticket)
+
+
+# --- the signed-out contact form (tickets.contact) -------------------------------------------------
+# Public on purpose (tests/test_roles.py lists these): written intake must not need an account; the
+# e-mailed link's signed token is what opens the ticket.
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def contact(request: HttpRequest) -> HttpResponse:
+    """Write to us without signing in. Signed-in customers get their own form (with their
+    subscriptions). The answer is the same whether or not the details match a customer."""
+    if has_role(request.user, CUSTOMER):
+        return redirect("tickets:new_ticket")
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["website"]:  # the honeypot: told what a person is told, nothing kept
+            return redirect("tickets:contact_sent")
+        try:
+            contact_service.contact_request(
+                email=data["email"],
+                number_or_phone=data["number_or_phone"],
+                category=data["category"],
+                service=data["service"],
+                subject=data["subject"],
+                description=data["description"],
+                ip=request.META.get("REMOTE_ADDR"),
+            )
+        except contact_service.RateLimited:
+            return render(request, "tickets/contact.html", {"form": form, "limited": True}, status=429)
+        return redirect("tickets:contact_sent")
+    return render(request, "tickets/contact.html", {"form": form})
+
+
+@never_cache
+@require_GET
+def contact_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "tickets/contact_done.html", {"sent": True})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def contact_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a page with a button (mail scanners open links). POST: open the ticket, once."""
+    if contact_service.request_id_from_token(token) is None:
+        return render(request, "tickets/contact_done.html", {"invalid": True}, status=404)
+    if request.method == "POST":
+        ticket = contact_service.contact_confirm(token=token)
+        if ticket is None:
+            return render(request, "tickets/contact_done.html", {"invalid": True}, status=404)
+        return render(request, "tickets/contact_done.html", {"ticket": ticket})
+    return render(request, "tickets/contact_done.html", {"confirm": True, "token": token})

@@ -24,6 +24,52 @@ SERVICES: dict[str, tuple[str, str]] = {
     "voip": ("IP telephony", "Landline number over broadband with a phone adapter (ATA)."),
 }
 ALL_SERVICES = tuple(SERVICES)
+# What customers read, per language (``Service.names``).
+SERVICE_NAMES: dict[str, dict[str, str]] = {
+    "broadband": {"sv": "Fiberbredband", "fi": "Kuituliittymä", "en": "Fibre broadband"},
+    "dsl": {"sv": "DSL-bredband", "fi": "DSL-laajakaista", "en": "DSL broadband"},
+    "mobile-4g": {"sv": "Mobilt bredband 4G", "fi": "Mobiililaajakaista 4G", "en": "Mobile broadband 4G"},
+    "mobile-5g": {"sv": "Mobilt bredband 5G", "fi": "Mobiililaajakaista 5G", "en": "Mobile broadband 5G"},
+    "email": {"sv": "E-post", "fi": "Sähköposti", "en": "E-mail"},
+    "iptv": {"sv": "IP-tv", "fi": "IPTV", "en": "IPTV"},
+    "voip": {"sv": "IP-telefoni", "fi": "IP-puhelin", "en": "IP telephony"},
+}
+# Place names that differ by language (``Area.names``): Finland is bilingual, and the countries.
+AREA_NAMES: dict[str, dict[str, str]] = {
+    "se": {"sv": "Sverige", "fi": "Ruotsi", "en": "Sweden"},
+    "fi": {"sv": "Finland", "fi": "Suomi", "en": "Finland"},
+    "fi-18": {"sv": "Nyland", "fi": "Uusimaa", "en": "Uusimaa"},
+    "fi-19": {"sv": "Egentliga Finland", "fi": "Varsinais-Suomi", "en": "Southwest Finland"},
+    "fi-11": {"sv": "Birkaland", "fi": "Pirkanmaa", "en": "Pirkanmaa"},
+    "fi-14": {"sv": "Norra Österbotten", "fi": "Pohjois-Pohjanmaa", "en": "North Ostrobothnia"},
+    "fi-10": {"sv": "Lappland", "fi": "Lappi", "en": "Lapland"},
+    "fi-18-091": {"sv": "Helsingfors", "fi": "Helsinki", "en": "Helsinki"},
+    "fi-18-049": {"sv": "Esbo", "fi": "Espoo", "en": "Espoo"},
+    "fi-18-092": {"sv": "Vanda", "fi": "Vantaa", "en": "Vantaa"},
+    "fi-11-837": {"sv": "Tammerfors", "fi": "Tampere", "en": "Tampere"},
+    "fi-19-853": {"sv": "Åbo", "fi": "Turku", "en": "Turku"},
+    "fi-19-445": {"sv": "Pargas", "fi": "Parainen", "en": "Parainen"},
+    "fi-14-564": {"sv": "Uleåborg", "fi": "Oulu", "en": "Oulu"},
+    "fi-10-698": {"sv": "Rovaniemi", "fi": "Rovaniemi", "en": "Rovaniemi"},
+    "fi-00100": {"sv": "00100 Helsingfors (Centrum)", "fi": "00100 Helsinki (Keskusta)"},
+    "fi-00500": {"sv": "00500 Helsingfors (Sörnäs)", "fi": "00500 Helsinki (Sörnäinen)"},
+    "fi-00530": {"sv": "00530 Helsingfors (Berghäll)", "fi": "00530 Helsinki (Kallio)"},
+    "fi-00970": {"sv": "00970 Helsingfors (Mellungsbacka)", "fi": "00970 Helsinki (Mellunmäki)"},
+    "fi-02100": {"sv": "02100 Esbo (Hagalund)", "fi": "02100 Espoo (Tapiola)"},
+    "fi-02600": {"sv": "02600 Esbo (Alberga)", "fi": "02600 Espoo (Leppävaara)"},
+    "fi-01300": {"sv": "01300 Vanda (Dickursby)", "fi": "01300 Vantaa (Tikkurila)"},
+    "fi-01510": {"sv": "01510 Vanda", "fi": "01510 Vantaa"},
+    "fi-33100": {"sv": "33100 Tammerfors (Centrum)", "fi": "33100 Tampere (Keskusta)"},
+    "fi-33500": {"sv": "33500 Tammerfors", "fi": "33500 Tampere"},
+    "fi-20100": {"sv": "20100 Åbo (Centrum)", "fi": "20100 Turku (Keskusta)"},
+    "fi-20500": {"sv": "20500 Åbo", "fi": "20500 Turku"},
+    "fi-21600": {"sv": "21600 Pargas", "fi": "21600 Parainen"},
+    "fi-21660": {"sv": "21660 Nagu", "fi": "21660 Nauvo", "en": "21660 Nauvo / Nagu"},
+    "fi-90100": {"sv": "90100 Uleåborg (Centrum)", "fi": "90100 Oulu (Keskusta)"},
+    "fi-ex-haukipudas": {"sv": "Haukipudas telestation", "fi": "Haukiputaan keskus"},
+    "fi-ex-sodankyla": {"sv": "Sodankylä telestation", "fi": "Sodankylän keskus"},
+    "se-ex-vittangi": {"sv": "Vittangi telestation", "fi": "Vittangin keskus"},
+}
 
 # code, vendor, model, firmware
 EQUIPMENT: list[tuple[str, str, str, str]] = [
@@ -317,8 +363,11 @@ class Catalogue:
 def _area(code: str, name: str, kind: str, parent: Area | None) -> Area:
     area = Area.objects.filter(code=code).first()
     if area is None:
-        area = Area(code=code, name=name, kind=kind, parent=parent)
+        area = Area(code=code, name=name, kind=kind, parent=parent, names=AREA_NAMES.get(code, {}))
         area.save()  # save() derives path and depth from the parent
+    elif not area.names and code in AREA_NAMES:  # seeded before names existed
+        area.names = AREA_NAMES[code]
+        area.save(update_fields=["names"])
     return area
 
 
@@ -328,8 +377,11 @@ def ensure_catalogue() -> Catalogue:
     services = {}
     for code, (name, description) in SERVICES.items():
         services[code], _ = Service.objects.get_or_create(
-            code=code, defaults={"name": name, "description": description}
+            code=code, defaults={"name": name, "description": description, "names": SERVICE_NAMES[code]}
         )
+        if not services[code].names:  # seeded before names existed
+            services[code].names = SERVICE_NAMES[code]
+            services[code].save(update_fields=["names"])
     equipment = {}
     for code, vendor, model, firmware in EQUIPMENT:
         equipment[code], _ = EquipmentModel.objects.get_or_create(

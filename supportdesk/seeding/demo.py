@@ -225,6 +225,11 @@ def _incident_specs(cat: Catalogue, now: datetime) -> list[dict]:
     return [
         {
             "title": EMAIL_OUTAGE_TITLE,
+            "titles": {
+                "sv": "Störning i e-posten i hela Sverige",
+                "fi": "Sähköpostin häiriö koko Ruotsissa",
+                "en": EMAIL_OUTAGE_TITLE,
+            },
             "kind": "outage",
             "severity": 2,
             "services": [cat.services["email"]],
@@ -265,6 +270,11 @@ def _incident_specs(cat: Catalogue, now: datetime) -> list[dict]:
         },
         {
             "title": KNOWN_ISSUE_TITLE,
+            "titles": {
+                "sv": "ZyXEL VMG3625 startar bara efter en lång återställning",
+                "fi": "ZyXEL VMG3625 käynnistyy vain pitkän nollauksen jälkeen",
+                "en": KNOWN_ISSUE_TITLE,
+            },
             "kind": "known-issue",
             "severity": 1,
             "services": [],

@@ -27,7 +27,7 @@ def _signed_in(client, customer):
 
 
 @pytest.mark.parametrize(
-    "language,clock,zone", [("sv", "14:30", "Europe/Stockholm"), ("fi", "15:30", "Europe/Helsinki")]
+    "language,clock,zone", [("sv", "14:30 CET", "Europe/Stockholm"), ("fi", "15:30 EET", "Europe/Helsinki")]
 )
 def test_my_tickets_opens_with_the_outage_covering_the_customers_subscription(
     client, catalogue, ops, language, clock, zone
@@ -105,7 +105,7 @@ def test_the_contact_form_says_we_already_know_about_the_chosen_subscriptions_ou
     assert reverse("tickets:new_ticket_known") in form and 'id="known-problems"' in form
     known = reverse("tickets:new_ticket_known")
     body = client.get(known, {"subscription": sub.pk}, HTTP_HX_REQUEST="true").content.decode()
-    assert "E-posten ligger nere." in body and "14:30 (Europe/Stockholm)" in body
+    assert "E-posten ligger nere." in body and "14:30 CET (Europe/Stockholm)" in body
     assert "E-posten ligger nere." not in client.get(known, {"subscription": other.pk}).content.decode()
     # Another customer's subscription, or nonsense: nothing, never an error.
     for value in (strangers.pk, "x", "", "١"):

@@ -128,6 +128,27 @@ def test_one_language_is_required_and_the_others_fall_back(catalogue, ops):
     assert incident.public_message_in("sv") == "Sähköposti ei toimi"  # the fallback the form promises
 
 
+def test_the_title_can_be_given_for_customers_in_their_languages(catalogue, ops):
+    response = client_for(ops).post(
+        NEW,
+        {
+            "title": "IMAP front-ends down after failover",
+            "title_sv": "Störning i e-posten",
+            "title_fi": "Sähköpostin häiriö",
+            "kind": "outage",
+            "severity": "2",
+            "services": ["email"],
+            "language": "en",
+            "public_message": "E-mail is down",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    incident = Incident.objects.get()
+    assert incident.titles == {"sv": "Störning i e-posten", "fi": "Sähköpostin häiriö"}
+    assert incident.title_in("fi") == "Sähköpostin häiriö"
+    assert incident.title_in("en") == "IMAP front-ends down after failover"  # staff's title, the fallback
+
+
 def test_the_form_refuses_an_empty_scope_without_the_box_and_keeps_what_was_typed(catalogue, ops):
     data = {
         "title": "Everything down",
