@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +30,7 @@ from tickets.forms import (
     StaffTicketForm,
     StatusForm,
 )
-from tickets.models import Attachment, InboundMessage, Macro, Ticket, TicketEvent
+from tickets.models import Attachment, InboundMessage, Macro, SavedView, Ticket, TicketEvent
 
 # --- agent workspace ---------------------------------------------------------------------------
 
@@ -95,7 +95,17 @@ def queue(request: HttpRequest) -> HttpResponse:
         current = Ticket.Queue.FIRST_LINE
     mine = request.GET.get("mine") == "1"
     context = _queue_context(request, queue=current, mine=mine)
-    context.update(current=current, mine=mine, queues=Ticket.Queue.choices)
+    query = services.saved_view_query(request.GET)
+    views = selectors.saved_views_for(request.user)
+    context.update(
+        current=current,
+        mine=mine,
+        queues=Ticket.Queue.choices,
+        saved_views=views,
+        saved_query=query,
+        # A saved view's tab is the current one when the page shows exactly its filters.
+        current_view=next((v for v in views if v.query == query), None),
+    )
     return render(request, "tickets/queue.html", context)
 
 
@@ -121,6 +131,34 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
             request, ngettext("%(n)d ticket changed.", "%(n)d tickets changed.", changed) % {"n": changed}
         )
     return redirect_back(request, request.POST.get("next", ""), reverse("tickets:queue"))
+
+
+@require_POST
+@role_required(*STAFF_ROLES)
+def queue_view_save(request: HttpRequest) -> HttpResponse:
+    """Save the queue's filters (posted as the page's query string) under a name, as a tab."""
+    params = QueryDict(request.POST.get("query", "")[:1000])
+    try:
+        view = services.saved_view_save(
+            owner=request.user,
+            name=request.POST.get("name", ""),
+            params=params,
+            shared=request.POST.get("shared") == "1",
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('tickets:queue')}?{services.saved_view_query(params)}")
+    messages.success(request, _("Saved as “%(name)s”.") % {"name": view.name})
+    return redirect(f"{reverse('tickets:queue')}?{view.query}")
+
+
+@require_POST
+@role_required(*STAFF_ROLES)
+def queue_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    view = get_object_or_404(SavedView, pk=pk, owner=request.user)
+    services.saved_view_delete(view=view, actor=request.user)
+    messages.success(request, _("The view “%(name)s” was deleted.") % {"name": view.name})
+    return redirect("tickets:queue")
 
 
 @require_GET
