@@ -392,6 +392,8 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
 class SavedView(models.Model):
     """A queue's filter set saved under a name, shown as a tab on the queue page. Its owner's own,
     or shared with every staff member."""

@@ -170,39 +170,59 @@ def escalations(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/escalations.html", context)
 
 
+def _work_context(request: HttpRequest, ticket: Ticket, **forms) -> dict:
+    """What the ticket's working area (``_ticket_work.html``) and escalation panel show."""
+    return {
+        "ticket": ticket,
+        "now": timezone.now(),
+        "events": ticket.events.select_related("actor").prefetch_related("attachments"),
+        "staff_view": True,  # the timeline offers e-mail headers
+        "comment_form": forms.get("comment_form") or CommentForm(),
+        "macros": Macro.objects.filter(active=True).only("pk", "name"),
+        "escalate_form": forms.get("escalate_form") or EscalateForm(),
+        "status_form": StatusForm(initial={"status": ticket.status}),
+        "wait": selectors.second_line_wait(ticket.category)
+        if ticket.queue != Ticket.Queue.SECOND_LINE
+        else None,
+    }
+
+
 @require_GET
 @role_required(*STAFF_ROLES)
 def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
-    return render(
-        request,
-        "tickets/detail.html",
-        {
-            "ticket": ticket,
-            "events": ticket.events.select_related("actor").prefetch_related("attachments"),
-            "staff_view": True,  # the timeline offers e-mail headers
-            "subscriptions": ticket.customer.subscriptions.select_related("service", "area", "equipment"),
-            "comment_form": CommentForm(),
-            "macros": Macro.objects.filter(active=True).only("pk", "name"),
-            "escalate_form": EscalateForm(),
-            "status_form": StatusForm(initial={"status": ticket.status}),
-            # The same customer's other open tickets on this service: duplicates to merge.
-            "duplicates": selectors.open_duplicates(
-                ticket.customer, service_id=ticket.service_id, exclude=ticket.pk
-            )
-            if ticket.is_open
-            else [],
-            "wait": selectors.second_line_wait(ticket.category)
-            if ticket.queue != Ticket.Queue.SECOND_LINE
-            else None,
-            # An e-mail from an unknown sender: the address, so an agent can find the customer.
-            "unknown_sender": ticket.inbound_messages.filter(sender_unknown=True)
-            .values_list("from_address", flat=True)
-            .first()
-            if ticket.channel == Ticket.Channel.EMAIL
-            else None,
-        },
+    context = _work_context(request, ticket)
+    context.update(
+        # The same customer's other open tickets on this service: duplicates to merge.
+        duplicates=selectors.open_duplicates(ticket.customer, service_id=ticket.service_id, exclude=ticket.pk)
+        if ticket.is_open
+        else [],
+        subscriptions=ticket.customer.subscriptions.select_related("service", "area", "equipment"),
+        # An e-mail from an unknown sender: the address, so an agent can find the customer.
+        unknown_sender=ticket.inbound_messages.filter(sender_unknown=True)
+        .values_list("from_address", flat=True)
+        .first()
+        if ticket.channel == Ticket.Channel.EMAIL
+        else None,
     )
+    return render(request, "tickets/detail.html", context)
+
+
+def _done(
+    request: HttpRequest, ticket: Ticket, text: str = "", *, error: bool = False, **forms
+) -> HttpResponse:
+    """After an action: htmx gets the working area re-rendered in place (and the escalation panel,
+    out of band); a plain POST (no JS) gets the message and a redirect back to the ticket."""
+    if not request.htmx:
+        if text:
+            (messages.error if error else messages.success)(request, text)
+        return _back_to(ticket)
+    ticket.refresh_from_db()
+    context = _work_context(request, ticket, **forms)
+    context.update(flash={"text": text, "level": "error" if error else "success"} if text else None, oob=True)
+    work = render(request, "tickets/_ticket_work.html", context).content
+    panel = render(request, "tickets/_escalate_panel.html", context).content
+    return HttpResponse(work + panel, status=200)
 
 
 @require_GET
@@ -246,11 +266,21 @@ def _refusals_shown(request: HttpRequest):
 def ticket_comment(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = CommentForm(request.POST)
-    if form.is_valid():
-        services.ticket_comment(ticket=ticket, actor=request.user, **form.cleaned_data)
-    else:
-        messages.error(request, _("The message was empty or too long; nothing was sent."))
-    return _back_to(ticket)
+    if not form.is_valid():
+        # In place, the typed text stays in the box with the error beside it.
+        return _done(
+            request,
+            ticket,
+            _("The message was empty or too long; nothing was sent."),
+            error=True,
+            comment_form=form,
+        )
+    services.ticket_comment(ticket=ticket, actor=request.user, **form.cleaned_data)
+    return _done(
+        request,
+        ticket,
+        _("Sent to the customer.") if form.cleaned_data["public"] else _("Internal note added."),
+    )
 
 
 @require_POST
@@ -258,12 +288,15 @@ def ticket_comment(request: HttpRequest, reference: str) -> HttpResponse:
 def ticket_set_status(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = StatusForm(request.POST)
-    if form.is_valid():
-        with _refusals_shown(request):
-            services.ticket_set_status(
-                ticket=ticket, status=form.cleaned_data["status"], actor=request.user, version=_seen(request)
-            )
-    return _back_to(ticket)
+    if not form.is_valid():
+        return _done(request, ticket, _("Choose a status."), error=True)
+    try:
+        services.ticket_set_status(
+            ticket=ticket, status=form.cleaned_data["status"], actor=request.user, version=_seen(request)
+        )
+    except DomainError as exc:  # a stale version: someone else changed it meanwhile
+        return _done(request, ticket, exc.message, error=True)
+    return _done(request, ticket, _("Status set."))
 
 
 @require_POST
@@ -273,9 +306,11 @@ def ticket_claim(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     assignee = None if request.POST.get("release") else request.user
     # With the version the agent saw: of two agents taking it at once, the second is told who won.
-    with _refusals_shown(request):
+    try:
         services.ticket_assign(ticket=ticket, assignee=assignee, actor=request.user, version=_seen(request))
-    return _back_to(ticket)
+    except DomainError as exc:
+        return _done(request, ticket, exc.message, error=True)
+    return _done(request, ticket, _("You have it now.") if assignee else _("Back in the queue."))
 
 
 @require_POST
@@ -314,16 +349,20 @@ def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = EscalateForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Say what is wrong and what was already tried before escalating."))
-        return _back_to(ticket)
+        return _done(
+            request,
+            ticket,
+            _("Say what is wrong and what was already tried before escalating."),
+            error=True,
+            escalate_form=form,
+        )
     try:
         services.ticket_escalate(
             ticket=ticket, actor=request.user, version=_seen(request), **form.cleaned_data
         )
-        messages.success(request, _("Escalated to second line."))
     except DomainError as exc:
-        messages.error(request, exc.message)
-    return _back_to(ticket)
+        return _done(request, ticket, exc.message, error=True, escalate_form=form)
+    return _done(request, ticket, _("Escalated to second line."))
 
 
 @require_GET
