@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.defaults import page_not_found
@@ -102,12 +102,12 @@ def signin_locked_out(request: HttpRequest, credentials=None, *args, **kwargs) -
 
 
 class PreferenceForm(forms.Form):
-    time_zone = forms.ChoiceField(label=_lazy("Show times in"), required=False)
+    time_zone = forms.ChoiceField(label=gettext_lazy("Show times in"), required=False)
 
     def __init__(self, *args, default_zone: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = [
-            ("", _lazy("Default for my language (%(zone)s)") % {"zone": default_zone}),
+            ("", gettext_lazy("Default for my language (%(zone)s)") % {"zone": default_zone}),
             *((zone, zone) for zone in DESK_ZONES),
         ]
 

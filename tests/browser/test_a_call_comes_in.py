@@ -38,7 +38,9 @@ def test_a_call_comes_in(chromium, live_server, catalogue, agent, ops):
         eta=eta,
     ).incident
     # Touches Karin too (her e-mail), but not what she calls about: one line on the ticket.
-    factories.declare_incident(actor=ops, title="Mail platform slow", kind="degradation", services=[catalogue.email])
+    factories.declare_incident(
+        actor=ops, title="Mail platform slow", kind="degradation", services=[catalogue.email]
+    )
 
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
     context.add_cookies([session_cookie(agent, live_server.url)])
@@ -57,7 +59,9 @@ def test_a_call_comes_in(chromium, live_server, catalogue, agent, ops):
     assert SCRIPT in card.inner_text()
     assert "Use mobile data meanwhile" in card.inner_text()
     assert card.bounding_box()["y"] < page.locator("h1", has_text="Karin Lund").bounding_box()["y"]
-    assert "Expected fixed" in card.inner_text() and ("CET" in card.inner_text() or "CEST" in card.inner_text())
+    assert "Expected fixed" in card.inner_text() and (
+        "CET" in card.inner_text() or "CEST" in card.inner_text()
+    )
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path="/tmp/agentday-call-1-lookup.png", full_page=True)
 
