@@ -6,16 +6,20 @@ saved in their session at sign-in) or, without one, the desk's zone for their la
 
 The formats are ours, not Django's locale formats: Django's Finnish ``M`` abbreviates November as
 "Mar" (it truncates "marraskuu"), so Finnish uses day.month numbers and "klo", as Finns write it;
-Swedish months are lower case ("28 nov"), which ``M`` (title case) is not.
+Swedish months are lower case ("28 nov"), which ``M`` (title case) is not. They are written with
+plain string formatting (no ``dateformat``), because a queue page writes a hundred of them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
-from django.utils import dateformat, timezone, translation
+from django.utils import timezone, translation
+from django.utils.dates import MONTHS_3
+from django.utils.html import avoid_wrapping
+from django.utils.timesince import TIME_STRINGS
 
 from core.languages import TIME_ZONE_FOR_LANGUAGE
 
@@ -33,25 +37,7 @@ DESK_ZONES: tuple[str, ...] = (
     "UTC",
 )
 
-# style → language → (format this year, format another year). Django's dateformat codes.
-FORMATS: dict[str, dict[str, tuple[str, str]]] = {
-    "datetime": {
-        "fi": (r"j.n. \k\l\o G.i", r"j.n.Y \k\l\o G.i"),
-        "sv": ("j b H:i", "j b Y H:i"),
-        "en": ("j M H:i", "j M Y H:i"),
-    },
-    "date": {
-        "fi": ("j.n.", "j.n.Y"),
-        "sv": ("j b", "j b Y"),
-        "en": ("j M", "j M Y"),
-    },
-    "time": {
-        "fi": (r"\k\l\o G.i", r"\k\l\o G.i"),
-        "sv": ("H:i", "H:i"),
-        "en": ("H:i", "H:i"),
-    },
-}
-STYLES = tuple(FORMATS)
+STYLES = ("datetime", "date", "time")
 
 
 def is_zone(name: object) -> bool:
@@ -84,7 +70,8 @@ def format_when(
     now: datetime | None = None,
 ) -> str:
     """``28 Nov 16:02 CET`` (en), ``28 nov 16:02 CET`` (sv), ``28.11. klo 16.02 EET`` (fi): in ``zone``
-    (default: the active one), the year only when it is not this year's, the zone's abbreviation last."""
+    (default: the active one), the year only when it is not this year's, the zone's abbreviation last.
+    Plain string formatting, no ``dateformat`` (a queue page formats a hundred of these)."""
     if value is None:
         return ""
     if timezone.is_naive(value):
@@ -92,10 +79,59 @@ def format_when(
     zone = zone or timezone.get_current_timezone()
     local = value.astimezone(zone)
     language = (language or translation.get_language() or "en")[:2]
-    formats = FORMATS.get(style, FORMATS["datetime"])
-    this_year, other_year = formats.get(language, formats["en"])
-    current = (now or timezone.now()).astimezone(zone)
-    pattern = this_year if local.year == current.year else other_year
-    with translation.override(language):
-        text = dateformat.format(local, pattern)
+    with_year = local.year != (now or timezone.now()).astimezone(zone).year
+    if language == "fi":
+        date = f"{local.day}.{local.month}." + (str(local.year) if with_year else "")
+        clock = f"klo {local.hour}.{local.minute:02d}"
+    else:
+        date = f"{local.day} {_month(local.month, language)}" + (f" {local.year}" if with_year else "")
+        clock = f"{local.hour:02d}:{local.minute:02d}"
+    text = date if style == "date" else clock if style == "time" else f"{date} {clock}"
     return f"{text} {local.tzname()}"
+
+
+_MONTHS: dict[tuple[str, int], str] = {}
+
+
+def _month(month: int, language: str) -> str:
+    """Django's three-letter month in ``language``: "Nov" in English, "nov" in Swedish."""
+    key = (language, month)
+    if key not in _MONTHS:
+        with translation.override(language):
+            name = str(MONTHS_3[month])
+        _MONTHS[key] = name.title() if language == "en" else name
+    return _MONTHS[key]
+
+
+_UNITS: dict[tuple[str, str, int], str] = {}
+_UNIT_SECONDS = (("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def format_duration(delta: timedelta) -> str:
+    """``2 days, 3 hours`` / ``35 minutes`` in the active language: the two largest of days, hours and
+    minutes, worded as Django's ``timesince`` words them (its translations), with no line break inside.
+    Cached per language and number: a queue page words two durations per row."""
+    language = translation.get_language() or "en"
+    seconds = max(0, int(delta.total_seconds()))
+    counts = []
+    for unit, size in _UNIT_SECONDS:
+        count, seconds = divmod(seconds, size)
+        counts.append((unit, count))
+    first = next((i for i, (_unit_name, count) in enumerate(counts) if count), None)
+    if first is None:
+        return _unit(language, "minute", 0)
+    # The largest unit, and the next one down when it is not zero (as timesince does).
+    parts = [_unit(language, *counts[first])]
+    if first + 1 < len(counts) and counts[first + 1][1]:
+        parts.append(_unit(language, *counts[first + 1]))
+    return _unit(language, ",", 0).join(parts)
+
+
+def _unit(language: str, unit: str, count: int) -> str:
+    key = (language, unit, count)
+    if key not in _UNITS:
+        if unit == ",":
+            _UNITS[key] = translation.gettext(", ")
+        else:
+            _UNITS[key] = avoid_wrapping(TIME_STRINGS[unit] % {"num": count})
+    return _UNITS[key]

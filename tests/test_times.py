@@ -3,7 +3,7 @@ named, month names right in sv/fi/en, and the live toast's times written by the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
 
-from core.times import SESSION_TIME_ZONE_KEY, format_when
+from core.times import SESSION_TIME_ZONE_KEY, format_duration, format_when
 from supportdesk.models import StaffPreference
 from tests import factories
 
@@ -155,3 +155,31 @@ async def test_the_toast_gets_the_eta_written_for_its_viewer(agent, ops, zone, l
     assert alert["incident"]["eta"] == eta.isoformat()  # the machine-readable value stays
     assert alert["created_text"].endswith(" CET" if zone is None and language == "sv" else " EET")
     await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (timedelta(seconds=20), "0\xa0minutes"),
+        (timedelta(minutes=35), "35\xa0minutes"),
+        (timedelta(hours=1, minutes=1), "1\xa0hour, 1\xa0minute"),
+        (timedelta(days=2, hours=12, minutes=5), "2\xa0days, 12\xa0hours"),
+        (timedelta(days=2, minutes=5), "2\xa0days"),  # adjacent units only, as timesince
+        (timedelta(days=40, hours=3), "40\xa0days, 3\xa0hours"),
+        (-timedelta(hours=2), "0\xa0minutes"),
+    ],
+)
+def test_a_duration_is_worded_with_its_two_largest_units(delta, text):
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert format_duration(delta) == text
+
+
+def test_durations_are_worded_in_the_active_language():
+    from django.utils import translation
+
+    with translation.override("sv"):
+        assert format_duration(timedelta(days=1, hours=2)) == "1\xa0dag, 2\xa0timmar"
+    with translation.override("fi"):
+        assert format_duration(timedelta(hours=5)) == "5\xa0tuntia"

@@ -31,6 +31,7 @@ from tickets.forms import (
     StatusForm,
 )
 from tickets.models import Attachment, InboundMessage, Macro, SavedView, Ticket, TicketEvent
+from tickets.queue_rows import queue_rows
 
 # --- agent workspace ---------------------------------------------------------------------------
 
@@ -70,12 +71,14 @@ def _queue_context(request: HttpRequest, *, queue: str, mine: bool) -> dict:
     params.pop("after", None)
     if cursor:
         params["after"] = cursor
+    now = timezone.now()
     return {
         "tickets": tickets,
+        "rows": queue_rows(tickets, now=now),
         "next_url": f"?{params.urlencode()}" if cursor else None,
         "filters": filters,
         "order": order,
-        "now": timezone.now(),
+        "now": now,
         "handover_column": queue == Ticket.Queue.SECOND_LINE and not mine,
         "filter_choices": selectors.queue_filter_choices(),
         "extra_filters": [
