@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 
 from django.contrib import messages
@@ -263,9 +264,25 @@ def _refusals_shown(request: HttpRequest):
         messages.error(request, exc.message)
 
 
+def once_per_plain_form(view):
+    """``once_per_form`` for the page's plain POST (no JS), which answers with a redirect it can
+    replay. In place (htmx) the answer is the re-rendered working area, never a redirect, which
+    ``once_per_form`` would take for a refusal and roll back; there the form's buttons are disabled
+    while it is in flight (``hx-disabled-elt``), and each re-render brings a fresh token."""
+    once = once_per_form(view)
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.htmx:
+            return view(request, *args, **kwargs)
+        return once(request, *args, **kwargs)
+
+    return wrapper
+
+
 @require_POST
 @role_required(*STAFF_ROLES)
-@once_per_form
+@once_per_plain_form
 def ticket_comment(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = CommentForm(request.POST)

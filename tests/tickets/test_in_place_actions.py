@@ -112,3 +112,21 @@ def test_the_ticket_comes_first_and_incident_context_is_aside(client, agent, tic
 def test_in_place_actions_are_for_staff_only(client, alice, ticket):
     client.force_login(alice.user)
     assert client.post(url("claim", ticket), **HTMX).status_code == 403
+
+
+def test_a_reply_in_place_is_kept_although_its_form_carries_a_one_time_token(client, agent, ticket):
+    """The double-submit guard replays redirects; in place the answer is a fragment, which must not
+    be taken for a refusal (and rolled back)."""
+    client.force_login(agent)
+    data = {"body": "Kept.", "form_token": "t-1"}
+    assert client.post(url("comment", ticket), data, **HTMX).status_code == 200
+    assert ticket.events.filter(kind=TicketEvent.Kind.NOTE, body="Kept.").count() == 1
+
+
+def test_without_js_a_double_submitted_note_is_written_once(client, agent, ticket):
+    client.force_login(agent)
+    data = {"body": "Once.", "form_token": "t-2"}
+    first = client.post(url("comment", ticket), data)
+    second = client.post(url("comment", ticket), data)
+    assert first.status_code == second.status_code == 302
+    assert ticket.events.filter(kind=TicketEvent.Kind.NOTE, body="Once.").count() == 1
