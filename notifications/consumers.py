@@ -1,10 +1,12 @@
 """The agents' live alert socket at ``/ws/alerts/``.
 
 Protocol (JSON):
-  client → {"type": "hello", "last_id": N | null}: the server sends every alert the user may see with
+  client → {"type": "hello", "last_id": N | null, "lang": "sv" | "fi" | "en"}: the server sends every alert the user may see with
            id > N (oldest first, at most CATCH_UP_LIMIT), then {"type": "caught-up", "last_id": M}.
            With ``last_id`` null (a fresh browser) nothing is replayed; M tells it where to start.
   server → {"type": "alert", "alert": {...}}: live pushes and catch-up alike; the browser dedupes by id.
+           Times come formatted for this viewer (core.times: their zone, named, in the page's
+           language): ``alert.created_text`` and ``alert.incident.eta_text``. The browser formats none.
   server → {"type": "queue-changed", "queue": "first-line" | ... | "*"}: a hint that a queue page
            may re-read its rows (a ticket arrived, tickets were linked).
   client → {"type": "receipt", "alert_id": N, "state": "delivered" | "seen"}: upserts the receipt.
@@ -16,15 +18,20 @@ open yet deaf; the catch-up that follows returns whatever it missed meanwhile.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from core.languages import LANGUAGE_CODES
 from core.roles import is_staff_member
+from core.times import SESSION_TIME_ZONE_KEY, format_when, zone_name_for
 from notifications import services
 from notifications.models import Alert
 
@@ -55,11 +62,26 @@ def _in_pool(func):
 
 
 @_in_pool
-def _staff_user_id(user) -> int | None:
-    # Resolves the lazy session user and reads the roles in one sync hop.
+def _staff_user_id(user, session) -> tuple[int | None, str | None]:
+    # Resolves the lazy session user, reads the roles and the chosen time zone in one sync hop.
     if not getattr(user, "is_authenticated", False) or not is_staff_member(user):
-        return None
-    return user.pk
+        return None, None
+    return user.pk, session.get(SESSION_TIME_ZONE_KEY) if session is not None else None
+
+
+def localise(alert: dict, *, zone: ZoneInfo, language: str) -> dict:
+    """The alert with its times written out for one viewer (the toast shows them as they are)."""
+    alert = copy.copy(alert)
+    created = parse_datetime(alert.get("created_at") or "")
+    alert["created_text"] = format_when(created, zone=zone, language=language) if created else ""
+    incident = alert.get("incident")
+    if isinstance(incident, dict):
+        eta = parse_datetime(incident.get("eta") or "")
+        alert["incident"] = {
+            **incident,
+            "eta_text": format_when(eta, zone=zone, language=language) if eta else "",
+        }
+    return alert
 
 
 @_in_pool
@@ -82,11 +104,12 @@ def _receipt(user, alert_id: int, state: str) -> bool:
 class AlertConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
-        user_id = await _staff_user_id(user)
+        user_id, self.chosen_zone = await _staff_user_id(user, self.scope.get("session"))
         if user_id is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.user = user
+        self._set_language("")
         self.joined = [services.STAFF_GROUP, services.user_group(user_id)]
         await self._join()
         await self.accept()
@@ -121,6 +144,18 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             return  # bad input is ignored, not a crash that drops the agent's socket
         await self.receive_json(content, **kwargs)
 
+    def _set_language(self, language: object) -> None:
+        """The page's language (sent in hello) picks the words and the default zone."""
+        from django.conf import settings
+
+        if not isinstance(language, str) or language not in LANGUAGE_CODES:
+            language = getattr(self, "language", None) or settings.LANGUAGE_CODE[:2]
+        self.language = language
+        self.zone = ZoneInfo(zone_name_for(chosen=self.chosen_zone, language=language))
+
+    def _localise(self, alert: dict) -> dict:
+        return localise(alert, zone=self.zone, language=self.language)
+
     def _take_token(self) -> bool:
         now = time.monotonic()
         tokens, last = getattr(self, "_bucket", (float(RATE_BURST), now))
@@ -139,10 +174,11 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             last_id = content.get("last_id")
             if last_id is not None and (not isinstance(last_id, int) or isinstance(last_id, bool)):
                 last_id = None
+            self._set_language(content.get("lang"))
             await self._join()
             alerts, newest = await _catch_up(self.user, last_id)
             for alert in alerts:
-                await self.send_json({"type": "alert", "alert": alert, "catch_up": True})
+                await self.send_json({"type": "alert", "alert": self._localise(alert), "catch_up": True})
             await self.send_json({"type": "caught-up", "last_id": newest})
         elif kind == "receipt":
             alert_id, state = content.get("alert_id"), content.get("state")
@@ -155,4 +191,4 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
 
     async def alert_push(self, event: dict) -> None:
         """From the channel layer (``services.publish``): pass the alert on."""
-        await self.send_json({"type": "alert", "alert": event["alert"]})
+        await self.send_json({"type": "alert", "alert": self._localise(event["alert"])})

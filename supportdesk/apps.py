@@ -20,4 +20,21 @@ class SupportdeskConfig(AppConfig):
     verbose_name = "Supportdesk"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         post_migrate.connect(grant_admin_every_permission, dispatch_uid="supportdesk.admin_permissions")
+        user_logged_in.connect(remember_time_zone, dispatch_uid="supportdesk.time_zone")
+
+
+def remember_time_zone(sender, request, user, **kwargs) -> None:
+    """The user's chosen zone goes into the session once, at sign-in (core.times)."""
+    from core.times import SESSION_TIME_ZONE_KEY
+    from supportdesk.models import StaffPreference
+
+    if request is None or not hasattr(request, "session"):
+        return
+    zone = StaffPreference.objects.filter(user=user).values_list("time_zone", flat=True).first()
+    if zone:
+        request.session[SESSION_TIME_ZONE_KEY] = zone
+    else:
+        request.session.pop(SESSION_TIME_ZONE_KEY, None)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from core.errors import DomainError
 from core.languages import SESSION_LANGUAGE_KEY, TIME_ZONE_FOR_LANGUAGE
 from core.parsing import has_unstorable
+from core.times import SESSION_TIME_ZONE_KEY, zone_name_for
 from core.uploads import BodyTooBig, body_limit_for, oversize_error
 from supportdesk.api import status_for
 
@@ -34,6 +35,20 @@ class ProfileLanguageMiddleware(MiddlewareMixin):
         if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
             translation.activate(language)
             request.LANGUAGE_CODE = language
+
+    def process_response(self, request, response):
+        timezone.deactivate()
+        return response
+
+
+class ViewerTimeZoneMiddleware(MiddlewareMixin):
+    """Every time on a page in one zone per viewer: the one they chose (kept in the session at
+    sign-in, so no query), else the desk's zone for their language. Runs after the language is set."""
+
+    def process_request(self, request) -> None:
+        chosen = request.session.get(SESSION_TIME_ZONE_KEY) if hasattr(request, "session") else None
+        language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language()
+        timezone.activate(zone_name_for(chosen=chosen, language=language))
 
     def process_response(self, request, response):
         timezone.deactivate()

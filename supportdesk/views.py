@@ -1,17 +1,32 @@
 from __future__ import annotations
 
+from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 
-from core.roles import ADMIN, AGENT, CUSTOMER, OPS, TECH, is_staff_member, roles_of
+from core.roles import (
+    ADMIN,
+    AGENT,
+    CUSTOMER,
+    OPS,
+    STAFF_ROLES,
+    TECH,
+    is_staff_member,
+    role_required,
+    roles_of,
+)
+from core.times import DESK_ZONES, SESSION_TIME_ZONE_KEY, zone_name_for
 from core.uploads import oversize_error
 from supportdesk import health
 from supportdesk.middleware import error_response
+from supportdesk.models import StaffPreference
 
 # Where each role lands after login, first match wins (the composition root knows every app's URLs).
 HOME_BY_ROLE = (
@@ -84,3 +99,35 @@ def signin_locked_out(request: HttpRequest, credentials=None, *args, **kwargs) -
     if request.path.startswith("/api/"):
         return JsonResponse({"error": message, "fields": {}}, status=429)
     return render(request, "registration/locked_out.html", {"message": message}, status=429)
+
+
+class PreferenceForm(forms.Form):
+    time_zone = forms.ChoiceField(label=gettext_lazy("Show times in"), required=False)
+
+    def __init__(self, *args, default_zone: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [
+            ("", gettext_lazy("Default for my language (%(zone)s)") % {"zone": default_zone}),
+            *((zone, zone) for zone in DESK_ZONES),
+        ]
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*STAFF_ROLES)
+def preferences(request: HttpRequest) -> HttpResponse:
+    """A staff member's own settings: the zone every time is shown in (saved, and kept in the session)."""
+    default_zone = zone_name_for(chosen=None, language=request.LANGUAGE_CODE)
+    current = request.session.get(SESSION_TIME_ZONE_KEY, "")
+    form = PreferenceForm(request.POST or None, initial={"time_zone": current}, default_zone=default_zone)
+    if request.method == "POST" and form.is_valid():
+        zone = form.cleaned_data["time_zone"]
+        StaffPreference.objects.update_or_create(user=request.user, defaults={"time_zone": zone})
+        if zone:
+            request.session[SESSION_TIME_ZONE_KEY] = zone
+        else:
+            request.session.pop(SESSION_TIME_ZONE_KEY, None)
+        messages.success(
+            request, _("Saved. Times are now shown in %(zone)s.") % {"zone": zone or default_zone}
+        )
+        return redirect("preferences")
+    return render(request, "preferences.html", {"form": form})

@@ -421,3 +421,27 @@ class ContactRequest(models.Model):
 
     def __str__(self) -> str:
         return f"contact request {self.pk} ({self.customer_id})"
+
+
+class SavedView(models.Model):
+    """A queue's filter set saved under a name, shown as a tab on the queue page. Its owner's own,
+    or shared with every staff member."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=60)
+    # The queue page's query string, filters only (tickets.services.saved_view_query).
+    query = models.CharField(_("filters"), max_length=1000, blank=True)
+    shared = models.BooleanField(_("shared with the team"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="savedview_owner_name_unique")]
+        indexes = [
+            models.Index(fields=["shared"], name="savedview_shared_idx", condition=models.Q(shared=True))
+        ]
+
+    def __str__(self) -> str:
+        return self.name

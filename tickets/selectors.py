@@ -32,7 +32,7 @@ from core.roles import CUSTOMER, has_role, is_staff_member
 from customers.models import Area, Customer, CustomerPhone, Service
 from customers.phones import phone_candidates
 from tickets.extensions import extensions
-from tickets.models import InboundMessage, Ticket, TicketEvent
+from tickets.models import InboundMessage, SavedView, Ticket, TicketEvent
 
 QUEUE_PAGE_SIZE = 50
 
@@ -433,3 +433,12 @@ def search(q: str) -> SearchResults:
         ("body",),
     )
     return results
+
+
+def saved_views_for(user) -> list:
+    """The queue tabs a user sees: their own views and those shared with the team (one query)."""
+    return list(
+        SavedView.objects.filter(Q(owner=user) | Q(shared=True))
+        .select_related("owner")
+        .only("name", "query", "shared", "owner_id", "owner__username")
+    )

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet
+from django.http import QueryDict
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -28,7 +29,7 @@ from core.roles import is_staff_member
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
 from tickets import attachments, intake, lexicon, sla
 from tickets.extensions import extensions
-from tickets.models import Attachment, InboundMessage, Ticket, TicketEvent
+from tickets.models import Attachment, InboundMessage, SavedView, Ticket, TicketEvent
 from tickets.signals import ticket_changed, ticket_commented
 
 # What ``ticket_lock`` re-reads: the fields a change decides on. Foreign keys are read as ids, so a
@@ -1056,3 +1057,41 @@ def ticket_attach_customer(*, ticket: Ticket, customer: Customer, actor) -> Tick
     )
     ticket_changed.send(sender=Ticket, ticket=ticket, created=False, actor=actor)
     return ticket
+
+
+# --- saved queue views ---------------------------------------------------------------------------
+
+# What a saved view keeps of the queue page's query string: its filters and order, never the cursor.
+SAVED_VIEW_KEYS = ("queue", "mine", "order", "status", "category", "service", "area", "unassigned")
+
+
+def saved_view_query(params) -> str:
+    """The queue page's ``request.GET`` reduced to what a view saves, in a stable order."""
+    keys = (*SAVED_VIEW_KEYS, *sorted(extensions.queue_filters))
+    query = QueryDict(mutable=True)
+    for key in keys:
+        value = params.get(key, "")
+        if value:
+            query[key] = value[:100]
+    return query.urlencode()
+
+
+@transaction.atomic
+def saved_view_save(*, owner, name: str, params, shared: bool = False):
+    """Save the queue's current filters under ``name`` (the owner's view of that name is replaced)."""
+    name = " ".join(name.split())
+    if not name:
+        raise DomainError(_("Give the view a name."), field="name")
+    view, _created = SavedView.objects.update_or_create(
+        owner=owner,
+        name=name[:60],
+        defaults={"query": saved_view_query(params), "shared": shared},
+    )
+    return view
+
+
+def saved_view_delete(*, view, actor) -> None:
+    """Only its owner deletes a view (a shared one too)."""
+    if view.owner_id != actor.pk:
+        raise DomainError(_("Only the person who saved a view can delete it."))
+    view.delete()

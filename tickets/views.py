@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -43,7 +44,8 @@ from tickets.forms import (
     StaffTicketForm,
     StatusForm,
 )
-from tickets.models import Attachment, InboundMessage, Macro, Ticket, TicketEvent
+from tickets.models import Attachment, InboundMessage, Macro, SavedView, Ticket, TicketEvent
+from tickets.queue_rows import queue_rows
 
 # --- agent workspace ---------------------------------------------------------------------------
 
@@ -83,12 +85,14 @@ def _queue_context(request: HttpRequest, *, queue: str, mine: bool) -> dict:
     params.pop("after", None)
     if cursor:
         params["after"] = cursor
+    now = timezone.now()
     return {
         "tickets": tickets,
+        "rows": queue_rows(tickets, now=now),
         "next_url": f"?{params.urlencode()}" if cursor else None,
         "filters": filters,
         "order": order,
-        "now": timezone.now(),
+        "now": now,
         "handover_column": queue == Ticket.Queue.SECOND_LINE and not mine,
         "filter_choices": selectors.queue_filter_choices(),
         "extra_filters": [
@@ -108,7 +112,17 @@ def queue(request: HttpRequest) -> HttpResponse:
         current = Ticket.Queue.FIRST_LINE
     mine = request.GET.get("mine") == "1"
     context = _queue_context(request, queue=current, mine=mine)
-    context.update(current=current, mine=mine, queues=Ticket.Queue.choices)
+    query = services.saved_view_query(request.GET)
+    views = selectors.saved_views_for(request.user)
+    context.update(
+        current=current,
+        mine=mine,
+        queues=Ticket.Queue.choices,
+        saved_views=views,
+        saved_query=query,
+        # A saved view's tab is the current one when the page shows exactly its filters.
+        current_view=next((v for v in views if v.query == query), None),
+    )
     return render(request, "tickets/queue.html", context)
 
 
@@ -136,6 +150,34 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
     return redirect_back(request, request.POST.get("next", ""), reverse("tickets:queue"))
 
 
+@require_POST
+@role_required(*STAFF_ROLES)
+def queue_view_save(request: HttpRequest) -> HttpResponse:
+    """Save the queue's filters (posted as the page's query string) under a name, as a tab."""
+    params = QueryDict(request.POST.get("query", "")[:1000])
+    try:
+        view = services.saved_view_save(
+            owner=request.user,
+            name=request.POST.get("name", ""),
+            params=params,
+            shared=request.POST.get("shared") == "1",
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('tickets:queue')}?{services.saved_view_query(params)}")
+    messages.success(request, _("Saved as “%(name)s”.") % {"name": view.name})
+    return redirect(f"{reverse('tickets:queue')}?{view.query}")
+
+
+@require_POST
+@role_required(*STAFF_ROLES)
+def queue_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    view = get_object_or_404(SavedView, pk=pk, owner=request.user)
+    services.saved_view_delete(view=view, actor=request.user)
+    messages.success(request, _("The view “%(name)s” was deleted.") % {"name": view.name})
+    return redirect("tickets:queue")
+
+
 @require_GET
 @role_required(TECH, OPS, AGENT, ADMIN)
 def escalations(request: HttpRequest) -> HttpResponse:
@@ -145,39 +187,59 @@ def escalations(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/escalations.html", context)
 
 
+def _work_context(request: HttpRequest, ticket: Ticket, **forms) -> dict:
+    """What the ticket's working area (``_ticket_work.html``) and escalation panel show."""
+    return {
+        "ticket": ticket,
+        "now": timezone.now(),
+        "events": ticket.events.select_related("actor").prefetch_related("attachments"),
+        "staff_view": True,  # the timeline offers e-mail headers
+        "comment_form": forms.get("comment_form") or CommentForm(),
+        "macros": Macro.objects.filter(active=True).only("pk", "name"),
+        "escalate_form": forms.get("escalate_form") or EscalateForm(),
+        "status_form": StatusForm(initial={"status": ticket.status}),
+        "wait": selectors.second_line_wait(ticket.category)
+        if ticket.queue != Ticket.Queue.SECOND_LINE
+        else None,
+    }
+
+
 @require_GET
 @role_required(*STAFF_ROLES)
 def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
-    return render(
-        request,
-        "tickets/detail.html",
-        {
-            "ticket": ticket,
-            "events": ticket.events.select_related("actor").prefetch_related("attachments"),
-            "staff_view": True,  # the timeline offers e-mail headers
-            "subscriptions": ticket.customer.subscriptions.select_related("service", "area", "equipment"),
-            "comment_form": CommentForm(),
-            "macros": Macro.objects.filter(active=True).only("pk", "name"),
-            "escalate_form": EscalateForm(),
-            "status_form": StatusForm(initial={"status": ticket.status}),
-            # The same customer's other open tickets on this service: duplicates to merge.
-            "duplicates": selectors.open_duplicates(
-                ticket.customer, service_id=ticket.service_id, exclude=ticket.pk
-            )
-            if ticket.is_open
-            else [],
-            "wait": selectors.second_line_wait(ticket.category)
-            if ticket.queue != Ticket.Queue.SECOND_LINE
-            else None,
-            # An e-mail from an unknown sender: the address, so an agent can find the customer.
-            "unknown_sender": ticket.inbound_messages.filter(sender_unknown=True)
-            .values_list("from_address", flat=True)
-            .first()
-            if ticket.channel == Ticket.Channel.EMAIL
-            else None,
-        },
+    context = _work_context(request, ticket)
+    context.update(
+        # The same customer's other open tickets on this service: duplicates to merge.
+        duplicates=selectors.open_duplicates(ticket.customer, service_id=ticket.service_id, exclude=ticket.pk)
+        if ticket.is_open
+        else [],
+        subscriptions=ticket.customer.subscriptions.select_related("service", "area", "equipment"),
+        # An e-mail from an unknown sender: the address, so an agent can find the customer.
+        unknown_sender=ticket.inbound_messages.filter(sender_unknown=True)
+        .values_list("from_address", flat=True)
+        .first()
+        if ticket.channel == Ticket.Channel.EMAIL
+        else None,
     )
+    return render(request, "tickets/detail.html", context)
+
+
+def _done(
+    request: HttpRequest, ticket: Ticket, text: str = "", *, error: bool = False, **forms
+) -> HttpResponse:
+    """After an action: htmx gets the working area re-rendered in place (and the escalation panel,
+    out of band); a plain POST (no JS) gets the message and a redirect back to the ticket."""
+    if not request.htmx:
+        if text:
+            (messages.error if error else messages.success)(request, text)
+        return _back_to(ticket)
+    ticket.refresh_from_db()
+    context = _work_context(request, ticket, **forms)
+    context.update(flash={"text": text, "level": "error" if error else "success"} if text else None, oob=True)
+    work = render(request, "tickets/_ticket_work.html", context).content
+    panel = render(request, "tickets/_escalate_panel.html", context).content
+    return HttpResponse(work + panel, status=200)
 
 
 @require_GET
@@ -215,17 +277,43 @@ def _refusals_shown(request: HttpRequest):
         messages.error(request, exc.message)
 
 
+def once_per_plain_form(view):
+    """``once_per_form`` for the page's plain POST (no JS), which answers with a redirect it can
+    replay. In place (htmx) the answer is the re-rendered working area, never a redirect, which
+    ``once_per_form`` would take for a refusal and roll back; there the form's buttons are disabled
+    while it is in flight (``hx-disabled-elt``), and each re-render brings a fresh token."""
+    once = once_per_form(view)
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.htmx:
+            return view(request, *args, **kwargs)
+        return once(request, *args, **kwargs)
+
+    return wrapper
+
+
 @require_POST
 @role_required(*STAFF_ROLES)
-@once_per_form
+@once_per_plain_form
 def ticket_comment(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = CommentForm(request.POST)
-    if form.is_valid():
-        services.ticket_comment(ticket=ticket, actor=request.user, **form.cleaned_data)
-    else:
-        messages.error(request, _("The message was empty or too long; nothing was sent."))
-    return _back_to(ticket)
+    if not form.is_valid():
+        # In place, the typed text stays in the box with the error beside it.
+        return _done(
+            request,
+            ticket,
+            _("The message was empty or too long; nothing was sent."),
+            error=True,
+            comment_form=form,
+        )
+    services.ticket_comment(ticket=ticket, actor=request.user, **form.cleaned_data)
+    return _done(
+        request,
+        ticket,
+        _("Sent to the customer.") if form.cleaned_data["public"] else _("Internal note added."),
+    )
 
 
 @require_POST
@@ -233,12 +321,15 @@ def ticket_comment(request: HttpRequest, reference: str) -> HttpResponse:
 def ticket_set_status(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = StatusForm(request.POST)
-    if form.is_valid():
-        with _refusals_shown(request):
-            services.ticket_set_status(
-                ticket=ticket, status=form.cleaned_data["status"], actor=request.user, version=_seen(request)
-            )
-    return _back_to(ticket)
+    if not form.is_valid():
+        return _done(request, ticket, _("Choose a status."), error=True)
+    try:
+        services.ticket_set_status(
+            ticket=ticket, status=form.cleaned_data["status"], actor=request.user, version=_seen(request)
+        )
+    except DomainError as exc:  # a stale version: someone else changed it meanwhile
+        return _done(request, ticket, exc.message, error=True)
+    return _done(request, ticket, _("Status set."))
 
 
 @require_POST
@@ -248,9 +339,11 @@ def ticket_claim(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     assignee = None if request.POST.get("release") else request.user
     # With the version the agent saw: of two agents taking it at once, the second is told who won.
-    with _refusals_shown(request):
+    try:
         services.ticket_assign(ticket=ticket, assignee=assignee, actor=request.user, version=_seen(request))
-    return _back_to(ticket)
+    except DomainError as exc:
+        return _done(request, ticket, exc.message, error=True)
+    return _done(request, ticket, _("You have it now.") if assignee else _("Back in the queue."))
 
 
 @require_POST
@@ -289,16 +382,20 @@ def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
     form = EscalateForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Say what is wrong and what was already tried before escalating."))
-        return _back_to(ticket)
+        return _done(
+            request,
+            ticket,
+            _("Say what is wrong and what was already tried before escalating."),
+            error=True,
+            escalate_form=form,
+        )
     try:
         services.ticket_escalate(
             ticket=ticket, actor=request.user, version=_seen(request), **form.cleaned_data
         )
-        messages.success(request, _("Escalated to second line."))
     except DomainError as exc:
-        messages.error(request, exc.message)
-    return _back_to(ticket)
+        return _done(request, ticket, exc.message, error=True, escalate_form=form)
+    return _done(request, ticket, _("Escalated to second line."))
 
 
 @require_GET

@@ -73,10 +73,10 @@
       attempt = 0;
       freshConnection = true;
       if (offline) offline.hidden = true;
-      send({ type: "hello", last_id: lastId });
+      send({ type: "hello", last_id: lastId, lang: lang });
       window.clearInterval(resyncTimer);
       resyncTimer = window.setInterval(function () {
-        send({ type: "hello", last_id: lastId });
+        send({ type: "hello", last_id: lastId, lang: lang });
       }, RESYNC_MS);
     };
     socket.onmessage = function (event) {
@@ -156,16 +156,6 @@
     return node;
   }
 
-  function formatTime(iso) {
-    var when = new Date(iso);
-    if (isNaN(when.getTime())) return "";
-    var sameDay = when.toDateString() === new Date().toDateString();
-    var options = sameDay
-      ? { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }
-      : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
-    return when.toLocaleString(lang, options);
-  }
-
   function showToast(alert) {
     if (!toasts) return;
     var incident = alert.incident || {};
@@ -210,8 +200,9 @@
     }
     toast.appendChild(title);
 
-    if (incident.eta && !over) {
-      toast.appendChild(element("p", "toast-eta", label("eta") + " " + formatTime(incident.eta)));
+    // Written out by the server in this viewer's zone and language (core.times), zone named.
+    if (incident.eta_text && !over) {
+      toast.appendChild(element("p", "toast-eta", label("eta") + " " + incident.eta_text));
     }
     var update = alert.update ? inLanguage(alert.update.message) : "";
     if (update) toast.appendChild(element("p", "toast-update", update));

@@ -47,7 +47,10 @@
     var data = readJSON(el.dataset.chart), labels = readJSON(el.dataset.labels) || {};
     if (chart) { chart.destroy(); chart = null; }
     el.textContent = "";
-    var lang = document.documentElement.lang || "en", tz = el.dataset.timeZone || undefined;
+    // The desk writes English the Nordic way (supportdesk/formats/en): day before month, 24 hours.
+    var lang = document.documentElement.lang || "en";
+    if (lang === "en") lang = "en-GB";
+    var tz = el.dataset.timeZone || undefined;
     var hourly = data.step === "hour";
     // 24-hour clock in every language ("12:00 AM" is not how the desk reads time), and the zone
     // named once, on the axis and in the legend: "Time (CET)".

@@ -42,7 +42,8 @@ def test_two_agents_see_each_other_and_the_second_take_is_refused(chromium, asgi
     anna.screenshot(path=ARTIFACTS / "two-agents-presence.png", full_page=True)
 
     anna.get_by_role("button", name="Take it").click()
-    anna.wait_for_load_state()
+    # In place (htmx): done when her page says it is hers.
+    anna.locator('[data-testid="ticket-assignee"]', has_text=agent.username).wait_for()
     bertils.get_by_role("button", name="Take it").click()
     refusal = bertils.get_by_text("Someone changed this ticket after you opened it")
     refusal.wait_for(timeout=10_000)
