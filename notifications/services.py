@@ -278,6 +278,7 @@ def queue_changed_on_commit(queue: str) -> None:
                 STAFF_GROUP, {"type": "queue.changed", "queue": queue}
             )
         except Exception as exc:  # the layer down: the page is merely less fresh
+            cache.delete(f"queue-hint:{queue}")  # nothing went out: the next change may hint again
             log.warning("queue hint for %s not sent: %r", queue, exc)
 
     transaction.on_commit(hint)

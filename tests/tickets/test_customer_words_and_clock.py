@@ -3,6 +3,8 @@ and times are in the zone of their profile language (Finnish: Europe/Helsinki) w
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -34,7 +36,8 @@ def test_a_finnish_customer_reads_status_words_and_helsinki_time(pekka, agent):
     body = client.get(f"/my/tickets/{ticket.reference}/").content.decode()
     assert "pending-customer" not in body
     assert "Uusi → Odottaa asiakasta" in body
-    assert "20.11.2026 12.00 EET" in body  # 10:00 UTC on a Helsinki clock, zone named
+    # 10:00 UTC on a Helsinki clock, zone named (core.times: the year only when it is not this one).
+    assert re.search(r"20\.11\.(2026)? klo 12\.00 EET", body), re.findall(r"20\.11\.[^<]*", body)
     # The next request (a staff member's, say) is back on the site's clock.
     staff = Client()
     staff.force_login(agent)
