@@ -4,7 +4,6 @@ and times are in the zone of their profile language (Finnish: Europe/Helsinki) w
 from __future__ import annotations
 
 import re
-
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
