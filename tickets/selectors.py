@@ -31,6 +31,7 @@ from django.utils import timezone
 from core.roles import CUSTOMER, has_role, is_staff_member
 from customers.models import Area, Customer, CustomerPhone, Service
 from customers.phones import phone_candidates
+from customers.selectors import services_at
 from tickets.extensions import extensions
 from tickets.models import InboundMessage, SavedView, Ticket, TicketEvent
 
@@ -175,6 +176,21 @@ def open_duplicates(
     if exclude is not None:
         tickets = tickets.exclude(pk=exclude)
     return list(tickets[:10])
+
+
+def coverage_at_addresses(customer: Customer) -> list[tuple[Area, list[Service]]]:
+    """What we can deliver at each place the customer has a subscription (story 5: what was sold is
+    not always what exists there). One query per distinct place; customers have one or two."""
+    areas = Area.objects.filter(subscriptions__customer=customer).distinct().order_by("path")
+    return [(area, list(services_at(area))) for area in areas]
+
+
+def service_unavailable_in_area(ticket: Ticket) -> bool:
+    """The ticket is about a service we do not deliver in its area (one query; False when either is
+    unknown)."""
+    if ticket.service_id is None or ticket.area_id is None:
+        return False
+    return not services_at(ticket.area).filter(pk=ticket.service_id).exists()
 
 
 def customer_tickets(customer: Customer) -> QuerySet[Ticket]:

@@ -215,6 +215,7 @@ def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
         if ticket.is_open
         else [],
         subscriptions=ticket.customer.subscriptions.select_related("service", "area", "equipment"),
+        service_unavailable=selectors.service_unavailable_in_area(ticket),
         # An e-mail from an unknown sender: the address, so an agent can find the customer.
         unknown_sender=ticket.inbound_messages.filter(sender_unknown=True)
         .values_list("from_address", flat=True)
@@ -413,6 +414,7 @@ def _lookup_context(q: str, *, form: StaffTicketForm | None = None) -> dict:
         context.update(
             subscriptions=customer.subscriptions.select_related("service", "area", "equipment"),
             open_tickets=customer.tickets.open().select_related("service").order_by("-created_at")[:20],
+            coverage=selectors.coverage_at_addresses(customer),
             form=form or StaffTicketForm(customer=customer),
         )
     return context
