@@ -261,11 +261,21 @@ class PreparedEmail(EmailMultiAlternatives):
 
 
 class _Flattened:
+    """The finished MIME bytes, standing in for the ``email.message.Message`` that Django's backends
+    ask ``message()`` for: SMTP sends ``as_bytes()``; the console and file backends also print it
+    (``as_string``, ``get_charset``)."""
+
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
 
     def as_bytes(self, *args, **kwargs) -> bytes:
         return self.raw
+
+    def as_string(self, *args, **kwargs) -> str:
+        return self.raw.decode("utf-8", "replace")
+
+    def get_charset(self) -> None:
+        return None  # the headers say it per part; the bytes are 7-bit transfer-encoded
 
 
 def _flattened_template(row: Notification, parts: tuple[str, str, str]) -> bytes | None:
