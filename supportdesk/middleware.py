@@ -43,15 +43,22 @@ class ProfileLanguageMiddleware(MiddlewareMixin):
 
 class ViewerTimeZoneMiddleware(MiddlewareMixin):
     """Every time on a page in one zone per viewer: the one they chose (kept in the session at
-    sign-in, so no query), else the desk's zone for their language. Runs after the language is set."""
+    sign-in, so no query), else the desk's zone for their language. Runs after the language is set.
+
+    Not the API: an integration's naive times are read, and times are written, in the desk's zone
+    whatever language its requests name (they carry their UTC offset either way)."""
 
     def process_request(self, request) -> None:
+        if is_api(request):
+            return
         chosen = request.session.get(SESSION_TIME_ZONE_KEY) if hasattr(request, "session") else None
         language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language()
         timezone.activate(zone_name_for(chosen=chosen, language=language))
+        request._viewer_time_zone = True
 
     def process_response(self, request, response):
-        timezone.deactivate()
+        if getattr(request, "_viewer_time_zone", False):
+            timezone.deactivate()
         return response
 
 
