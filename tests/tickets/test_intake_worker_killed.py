@@ -73,7 +73,9 @@ def test_a_worker_killed_mid_poll_loses_and_doubles_nothing(real_celery, imap_se
 
     worker = processes.start_worker("intake-restart")
     try:
-        tasks.poll_mailboxes.delay().get(timeout=180)
+        # disable_sync_subtasks: this is the test process, not a task (an in-process tracer test may
+        # have left Celery's "inside a worker" flag set).
+        tasks.poll_mailboxes.delay().get(timeout=180, disable_sync_subtasks=False)
     finally:
         processes.stop(worker)
 
