@@ -3,11 +3,9 @@ with the same key and body replays the first response and creates nothing; anoth
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -135,34 +133,6 @@ def test_a_retried_declaration_declares_once(ops):
 def test_the_schema_documents_the_header(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
     assert "Idempotency-Key" in schema
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_with_one_key_create_one_ticket(agent, alice):
-    # Six threads send the same request at the same moment, each on its own connection: the unique
-    # (user, key) row makes five of them wait for the first and replay its response.
-    threads, results = 6, []
-    barrier = threading.Barrier(threads)
-
-    def send():
-        try:
-            client = api(agent)
-            barrier.wait()
-            response = client.post(
-                "/api/v1/tickets/", ticket_body(alice), format="json", HTTP_IDEMPOTENCY_KEY="race"
-            )
-            results.append((response.status_code, response.json().get("reference")))
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=send) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    assert Ticket.objects.count() == 1
-    assert results == [(201, Ticket.objects.get().reference)] * threads
 
 
 def test_a_retried_form_encoded_ticket_open_is_replayed_too(agent, alice):
