@@ -93,10 +93,12 @@ def _filter_by_incident(qs: QuerySet, value: str) -> QuerySet:
 
 def _queue_by_incident(qs: QuerySet, value: str) -> QuerySet | None:
     """Queue rows attached to incident ``value`` (an EXISTS, so rows are not multiplied)."""
-    if not value.isascii() or not value.isdigit():
+    try:
+        incident_id = parse_int(value, field="incident")  # ASCII digits that fit a bigint
+    except DomainError:
         return None
     attached = IncidentTicketLink.objects.filter(
-        ticket=OuterRef("pk"), incident_id=int(value), detached_at__isnull=True
+        ticket=OuterRef("pk"), incident_id=incident_id, detached_at__isnull=True
     )
     return qs.filter(Exists(attached))
 
