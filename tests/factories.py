@@ -127,3 +127,12 @@ def login_session(user) -> str:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key
+
+
+def logged_in(user):
+    """A test client signed in as ``user`` (force_login: django-axes guards the real login)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client

@@ -6,18 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 
 from tests import factories
+from tests.factories import logged_in
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.core
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def token_in(page: str) -> str:

@@ -4,20 +4,14 @@ by service and municipality; from a cluster, declare with the scope prefilled or
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from incidents.models import IncidentTicketLink
 from tests import factories
+from tests.factories import logged_in
 from tickets.models import TicketEvent
 from tickets.selectors import escalation_clusters
 
 pytestmark = pytest.mark.core
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -4,22 +4,16 @@ each with its timeline entry; closed ones are left alone; bad input changes noth
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from core.roles import is_staff_member
 from tests import factories
+from tests.factories import logged_in
 from tickets import services
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.core
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def open_tickets(n: int) -> list[Ticket]:

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from tests import factories
 from tests.conftest import make_user
+from tests.factories import logged_in
 from tickets import services
 from tickets.models import Ticket, TicketEvent
 
@@ -26,12 +27,6 @@ def ticket(alice) -> Ticket:
 @pytest.fixture
 def other_agent(db):
     return make_user("bertil", "agent", first_name="Bertil", last_name="Berg")
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def page_version(client: Client, ticket: Ticket) -> str:

@@ -4,10 +4,10 @@ ticket about a service we do not deliver in its area is flagged before anyone tr
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from customers.models import Area
 from tests import factories
+from tests.factories import logged_in
 
 pytestmark = pytest.mark.core
 
@@ -22,12 +22,6 @@ def cottage(db):
     village.services.set([dsl])
     subscription = factories.SubscriptionFactory(service=mobile, area=village)
     return subscription, dsl, mobile
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_look_up_says_what_we_deliver_at_the_callers_address(cottage, agent):

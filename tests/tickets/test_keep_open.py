@@ -4,10 +4,10 @@ not resolve it; a ticket left open that way is flagged for its agent until someo
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from rest_framework.test import APIClient
 
 from tests import factories
+from tests.factories import logged_in
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_comment, ticket_set_status, tickets_flag_for_attention
 
@@ -17,12 +17,6 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def ticket(alice) -> Ticket:
     return factories.open_ticket(customer=alice)
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_an_agent_marks_it_keep_open_on_the_ticket_page_and_can_undo_it(ticket, agent):

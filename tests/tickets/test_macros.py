@@ -7,9 +7,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import Client
 
 from tests import factories
+from tests.factories import logged_in
 from tickets.models import Macro, TicketEvent
 
 pytestmark = pytest.mark.core
@@ -18,12 +18,6 @@ TEXTS = {
     "sv": "Hej {customer_name}! Felet ({incident_title}) väntas vara åtgärdat {incident_eta}. /{agent_name}, {reference}",
     "en": "Hello {customer_name}, the fault ({incident_title}) should be fixed {incident_eta}. /{agent_name}, {reference}",
 }
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_an_admin_writes_a_canned_reply_per_language_and_a_bad_placeholder_is_refused(admin_user):

@@ -5,22 +5,16 @@ customer told once, in their language."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.utils import translation
 from rest_framework.test import APIClient
 
 from notifications.models import Notification
 from tests import factories
+from tests.factories import logged_in
 from tickets import services
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.core
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
