@@ -82,15 +82,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_daphne() -> tuple[subprocess.Popen, str]:
+def start_daphne(**extra_env: str) -> tuple[subprocess.Popen, str]:
     """daphne serving supportdesk.asgi on a free loopback port; returns it and its base URL once it
-    accepts connections."""
+    accepts connections. ``extra_env`` adds to its environment (another settings module, say)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "supportdesk.asgi:application"],
         cwd=ROOT,
         # DEBUG: static files through ServeStatic's finders, no collectstatic needed.
-        env=child_env(DEBUG="1"),
+        env=child_env(DEBUG="1", **extra_env),
         start_new_session=True,
     )
     deadline = time.monotonic() + START_TIMEOUT
