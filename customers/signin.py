@@ -11,7 +11,6 @@ and answered the same way either way.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import timedelta
 
@@ -19,12 +18,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core import signing
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import roles
 from core.errors import DomainError
+from core.ratelimit import within_limit
 from customers.models import Customer, SignInLink
 from customers.signals import sign_in_link_requested
 
@@ -56,22 +55,6 @@ def link_id_from_token(token: str) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _count(key: str, limit: int, window: int) -> bool:
-    """Count one request under ``key`` in a fixed window; False once over ``limit``. Atomic in Redis."""
-    cache.add(key, 0, timeout=window)
-    try:
-        n = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        n = 1
-    return n <= limit
-
-
-def _rate_key(kind: str, value: str) -> str:
-    # Hashed: addresses do not sit in the cache in the clear.
-    return f"signin-rate:{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
-
-
 def sign_in_link_request(*, email: str, ip: str | None) -> int:
     """Ask for a sign-in link to be mailed to ``email``.
 
@@ -82,8 +65,10 @@ def sign_in_link_request(*, email: str, ip: str | None) -> int:
     """
     email = (email or "").strip()
     window = settings.SIGN_IN_RATE_WINDOW
-    per_address = _count(_rate_key("email", email.lower()), settings.SIGN_IN_RATE_PER_ADDRESS, window)
-    per_ip = _count(_rate_key("ip", ip or "unknown"), settings.SIGN_IN_RATE_PER_IP, window)
+    per_address = within_limit(
+        "signin-email", email.lower(), limit=settings.SIGN_IN_RATE_PER_ADDRESS, window=window
+    )
+    per_ip = within_limit("signin-ip", ip or "unknown", limit=settings.SIGN_IN_RATE_PER_IP, window=window)
     if not (per_address and per_ip):
         raise RateLimited("too many sign-in links asked for; try again later")
     if not email:
