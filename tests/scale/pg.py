@@ -27,7 +27,10 @@ import pytest
 from tests.processes import free_port
 
 PG_BIN = Path(os.environ.get("SUPPORTDESK_PG_BIN", "/usr/lib/postgresql/15/bin"))
-START_TIMEOUT = 120  # seconds: a base backup of a busy shared primary takes a while
+START_TIMEOUT = 120  # seconds for the standby to accept connections
+# The base backup copies the whole cluster, every database on it (bench databases of other runs
+# included: 2 GB here in 2026-11), over loopback: about a minute at load 10.
+BACKUP_TIMEOUT = 900
 # A hot standby refuses to start with less of these than its primary has.
 COPIED_SETTINGS = (
     "max_connections",
@@ -142,6 +145,7 @@ class Replica:
             "--wal-method=stream",
             "--checkpoint=fast",  # not wait for the primary's next spread checkpoint
             "--no-sync",  # a throw-away copy: no fsync of every file
+            timeout=BACKUP_TIMEOUT,
         )
         settings = {
             "listen_addresses": f"'{self.host}'",
