@@ -166,7 +166,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # channels_redis shards channels and groups over them by a hash of the name, so every process must
 # list the same servers in the same order. A shard that restarts forgets its groups and messages:
 # sockets re-join on their next hello and the alert sweep re-sends what could not be pushed
-# (README, "Scaling out"). Celery's broker and the cache stay on REDIS_URL.
+# (README, "Read replica, pgbouncer, Channels shards"). The broker and the cache stay on REDIS_URL.
 CHANNEL_LAYER_REDIS_URLS = env.list("CHANNEL_LAYER_REDIS_URLS", default=[REDIS_URL] if REDIS_URL else [])
 
 if REDIS_URL:
