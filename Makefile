@@ -19,7 +19,7 @@ TEST_REDIS_URL    ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/1)
 EMBEDDED_MARKERS  ?= core
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run serve migrate seed test test-services test-embedded lint format clean
+.PHONY: help install lock run serve migrate seed test test-services test-embedded test-scale lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -65,6 +65,11 @@ node_modules/.installed: package-lock.json
 
 test-services: $(STAMP) node_modules/.installed ## Full suite against PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)
 	DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+
+# The scale-out shape on loopback (tests/scale): a streaming replica of the machine's PostgreSQL built
+# with Debian's PostgreSQL 15 binaries, two Redis servers as Channels shards, web processes and workers.
+test-scale: $(STAMP) ## Tests marked `scale`: real replica, Redis shards, several processes (TEST_DATABASE_URL, TEST_REDIS_URL)
+	DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' $(BIN)/pytest -m scale tests/scale $(PYTEST_ARGS)
 
 # No services here by design: only `core` tests run, and in CI tests/conftest.py fails the run if
 # one of the selected tests needed PostgreSQL, Redis or a worker.

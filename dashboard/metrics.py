@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from core.replica import replica_status
 from dashboard import task_metrics
 from incidents.models import Incident
 from notifications.models import Alert, AlertReceipt, Notification
@@ -49,9 +50,25 @@ class DeskCollector(Collector):
         yield from self._alerts()
         yield from self._outbox()
         yield from self._celery()
+        yield from self._replica()
         g = GaugeMetricFamily("supportdesk_metrics_scrape_seconds", "Time spent computing these metrics.")
         g.add_metric([], time.perf_counter() - started)
         yield g
+
+    def _replica(self) -> Iterator[Metric]:
+        """The read replica as this process last measured it (core/replica.py); nothing without one."""
+        status = replica_status()
+        if status is None:
+            return
+        up = GaugeMetricFamily(
+            "supportdesk_replica_up", "1 when the read replica answered its last lag check."
+        )
+        up.add_metric([], 1 if status.reachable else 0)
+        yield up
+        if status.lag is not None:
+            lag = GaugeMetricFamily("supportdesk_replica_lag_seconds", "How far the read replica is behind.")
+            lag.add_metric([], status.lag)
+            yield lag
 
     def _tickets(self) -> Iterator[Metric]:
         g = GaugeMetricFamily("supportdesk_open_tickets", "Open tickets by queue.", labels=["queue"])

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest, Trunc
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.replica import read_alias
 from customers.models import Service
 from dashboard import rollup
 from dashboard.models import HourlyTicketCount, RollupState
@@ -231,7 +232,8 @@ def open_heat(services: list[dict], now: datetime | None = None) -> Heat:
     statuses = [str(s) for s in Ticket.OPEN_STATUSES]
     sql = _HEAT_SQL.format(statuses=", ".join(["%s"] * len(statuses)), fresh=_FRESH_SQL)
     since = connection.ops.adapt_datetimefield_value((now or timezone.now()) - HEAT_MAX_AGE)
-    with connection.cursor() as cursor:
+    # Raw SQL skips the router: ask it which copy this request reads (the replica on the dashboard).
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql, [*statuses, rollup.NAME, since, rollup.NAME, since])
         rows = cursor.fetchall()
     no_area = str(_("No area"))
@@ -343,7 +345,7 @@ def headline(window: Window, new_tickets: int, auto_linked: int) -> Headline:
     )
     declared = str(Alert.Kind.INCIDENT_DECLARED)
     span = [window.start, window.end]
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql, [declared, *span, declared, *span, str(Ticket.Queue.SECOND_LINE), *span])
         for m, n, p50, p95 in cursor.fetchall():
             p50 = float(p50) if p50 is not None else None
@@ -391,7 +393,7 @@ def incident_outcomes(window: Window, h: Headline) -> None:
     # As the ORM would pass them (SQLite compares datetimes as text, in its own format).
     start, end = (connection.ops.adapt_datetimefield_value(v) for v in (window.start, window.end))
     params = [end, start, start, end, str(Notification.State.SENT), start, end, start, end]
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(_OUTCOMES_SQL, params)
         for kind, currency, n, amount in cursor.fetchall():
             if kind == "resolved":

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core.errors import DomainError
+from core.replica import replica_reads, replica_status
 from core.roles import ADMIN, OPS, STAFF_ROLES, TECH, role_required
 from dashboard import exports, metrics, selectors
 
@@ -29,6 +30,8 @@ def _context(request: HttpRequest) -> dict:
         "chart": _chart_data(board),
         "labels": {"tickets": _("Tickets opened"), "incident": _("Incident"), "time": _("Time")},
         "poll_seconds": POLL_SECONDS,
+        # The read replica's lag as this process last measured it (None without a replica).
+        "replica": replica_status(),
     }
 
 
@@ -46,6 +49,7 @@ def _chart_data(board: selectors.Dashboard) -> dict:
 @never_cache
 @require_GET
 @role_required(*DASHBOARD_ROLES)
+@replica_reads
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/page.html", _context(request))
 
@@ -53,6 +57,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 @role_required(*DASHBOARD_ROLES)
+@replica_reads
 def dashboard_fragment(request: HttpRequest) -> HttpResponse:
     """Polled by htmx every POLL_SECONDS: the same figures, without the page around them."""
     return render(request, "dashboard/_board.html", _context(request))

@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.replica import replica_reads
 from customers.models import Area, Service
 from customers.selectors import find_place, services_at
 from incidents import selectors, status, subscriptions
@@ -39,6 +40,7 @@ def _service(code: str) -> Service | None:
 
 
 @require_GET
+@replica_reads
 def status_page(request: HttpRequest) -> HttpResponse:
     """Without a place: everything active, everywhere. With ``?q=`` (a postcode or place) and an
     optional ``?service=``: what touches that place, planned maintenance there, and 90 days of

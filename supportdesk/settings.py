@@ -8,6 +8,7 @@ the security settings and demands a real ``SECRET_KEY``.
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,6 +70,9 @@ MIDDLEWARE = [
     "dashboard.middleware.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
+    # Before the session, so its save counts as a write (read-your-writes; core/replica.py). Removes
+    # itself without DATABASE_REPLICA_URL.
+    "core.replica.ReadRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -117,9 +121,53 @@ if not USING_POSTGRES:
     # ticket_open_area_idx INCLUDEs the service for PostgreSQL's index-only scans (the dashboard);
     # SQLite builds the index without it, which is all the embedded default needs.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# Behind pgbouncer in transaction pooling a cursor may not outlive its transaction: set this there
+# (Django's advice for transaction-level poolers; our streamed exports read in keyset chunks anyway).
+DISABLE_SERVER_SIDE_CURSORS = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DISABLE_SERVER_SIDE_CURSORS
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A PostgreSQL streaming replica for the heavy read-only pages (queues, dashboard, status page).
+# Unset: no second alias, no router, every query on ``default``. How reads are routed, read-your-
+# writes and the lag bound: core/replica.py.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+# Past this many seconds behind the primary (or unreachable), reads go to the primary.
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=10.0)
+# Each process measures the lag at most this often (one tiny query on the replica).
+REPLICA_LAG_CHECK_SECONDS = env.float("REPLICA_LAG_CHECK_SECONDS", default=5.0)
+# After a write, that browser reads from the primary this long: by default the bound plus the check
+# period, after which a replica reported within the bound has replayed the write.
+REPLICA_READ_YOUR_WRITES_SECONDS = env.int(
+    "REPLICA_READ_YOUR_WRITES_SECONDS", default=math.ceil(REPLICA_MAX_LAG_SECONDS + REPLICA_LAG_CHECK_SECONDS)
+)
+# Seconds to wait for the replica to accept a connection before reading from the primary instead.
+REPLICA_CONNECT_TIMEOUT = env.int("REPLICA_CONNECT_TIMEOUT", default=2)
+if DATABASE_REPLICA_URL:
+    if not USING_POSTGRES:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs DATABASE_URL on PostgreSQL: the replica is a PostgreSQL standby."
+        )
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"].update(
+        CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"],
+        DISABLE_SERVER_SIDE_CURSORS=DISABLE_SERVER_SIDE_CURSORS,
+        # Tests run against one database: the replica alias reads the test copy of ``default``.
+        TEST={"MIRROR": "default"},
+    )
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = REPLICA_CONNECT_TIMEOUT
+    DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+if REPLICA_MAX_LAG_SECONDS < 0 or REPLICA_LAG_CHECK_SECONDS <= 0 or REPLICA_READ_YOUR_WRITES_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "REPLICA_MAX_LAG_SECONDS and REPLICA_READ_YOUR_WRITES_SECONDS must be >= 0, REPLICA_LAG_CHECK_SECONDS > 0."
+    )
+
 REDIS_URL = env.str("REDIS_URL", default="")
+# The Channels layer's Redis servers, comma-separated (default: REDIS_URL alone). With several,
+# channels_redis shards channels and groups over them by a hash of the name, so every process must
+# list the same servers in the same order. A shard that restarts forgets its groups and messages:
+# sockets re-join on their next hello and the alert sweep re-sends what could not be pushed
+# (README, "Read replica, pgbouncer, Channels shards"). The broker and the cache stay on REDIS_URL.
+CHANNEL_LAYER_REDIS_URLS = env.list("CHANNEL_LAYER_REDIS_URLS", default=[REDIS_URL] if REDIS_URL else [])
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -133,11 +181,12 @@ if REDIS_URL:
                 # need more than redis-py's 100 pooled connections (bench/README.md, "Live alerts").
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        "address": url,
                         "socket_timeout": 15,
                         "socket_connect_timeout": 5,
                         "max_connections": 2000,
                     }
+                    for url in CHANNEL_LAYER_REDIS_URLS
                 ],
                 "capacity": 500,
                 "expiry": 30,

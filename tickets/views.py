@@ -20,6 +20,7 @@ from core.errors import DomainError
 from core.idempotency import once_per_form
 from core.parsing import parse_int
 from core.redirects import redirect_back
+from core.replica import replica_reads
 from core.roles import (
     ADMIN,
     AGENT,
@@ -104,6 +105,7 @@ def _queue_context(request: HttpRequest, *, queue: str, mine: bool) -> dict:
 
 @require_GET
 @role_required(*STAFF_ROLES)
+@replica_reads
 def queue(request: HttpRequest) -> HttpResponse:
     """The queues as tabs (``?queue=``), soonest SLA due first, with filters; ``?mine=1`` for my
     tickets in every queue."""
@@ -180,6 +182,7 @@ def queue_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @role_required(TECH, OPS, AGENT, ADMIN)
+@replica_reads
 def escalations(request: HttpRequest) -> HttpResponse:
     """Second line's queue, with tickets about the same service and area grouped as clusters."""
     context = _queue_context(request, queue=Ticket.Queue.SECOND_LINE, mine=False)
