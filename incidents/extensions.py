@@ -19,10 +19,10 @@ from rest_framework import serializers
 from core.errors import DomainError
 from core.languages import TIME_ZONE_FOR_LANGUAGE
 from core.parsing import parse_int
-from incidents import selectors, sla
+from incidents import selectors, services, sla
 from incidents.matching import covering_q
 from incidents.models import Incident, IncidentTicketLink, SurgeTicket
-from tickets.extensions import ListFilter, Panel, QueueFilter, extensions
+from tickets.extensions import BulkAction, ListFilter, Panel, QueueFilter, extensions
 
 ATTACHED_LINKS = "attached_links"
 
@@ -145,10 +145,24 @@ def _attached_active_incident(ticket) -> Incident | None:
     )
 
 
-def _incident_eta(ticket, language: str) -> str:
-    """``{incident_eta}`` in a canned reply: when the fault attached to the ticket is expected fixed,
-    on the customer's clock with the zone named (rendered with the customer's language active)."""
-    incident = _attached_active_incident(ticket)
+def _attached_active_incidents(tickets) -> dict[int, Incident]:
+    """``_attached_active_incident`` for many tickets (a bulk reply), in one query."""
+    links = (
+        IncidentTicketLink.objects.filter(
+            ticket_id__in=[ticket.pk for ticket in tickets],
+            detached_at__isnull=True,
+            incident__in=Incident.objects.active(),
+        )
+        .select_related("incident")
+        .order_by("ticket_id", "-incident__severity", "-incident__started_at")
+    )
+    attached: dict[int, Incident] = {}
+    for link in links:
+        attached.setdefault(link.ticket_id, link.incident)
+    return attached
+
+
+def _eta_text(incident: Incident | None, language: str) -> str:
     if incident is None or incident.eta is None:
         return _("as soon as we can (we do not have a time yet)")
     zone = ZoneInfo(TIME_ZONE_FOR_LANGUAGE.get(language, settings.TIME_ZONE))
@@ -156,9 +170,41 @@ def _incident_eta(ticket, language: str) -> str:
     return f"{date_format(local, 'j F H:i')} {local.tzname()}"
 
 
+def _incident_eta(ticket, language: str) -> str:
+    """``{incident_eta}`` in a canned reply: when the fault attached to the ticket is expected fixed,
+    on the customer's clock with the zone named (rendered with the customer's language active)."""
+    return _eta_text(_attached_active_incident(ticket), language)
+
+
 def _incident_title(ticket, language: str) -> str:
     incident = _attached_active_incident(ticket)
     return incident.title if incident else ""
+
+
+def _incident_eta_loader(tickets):
+    attached = _attached_active_incidents(tickets)
+    return lambda ticket, language: _eta_text(attached.get(ticket.pk), language)
+
+
+def _incident_title_loader(tickets):
+    attached = _attached_active_incidents(tickets)
+    return lambda ticket, language: attached[ticket.pk].title if ticket.pk in attached else ""
+
+
+def _link_choices() -> list[tuple[str, str]]:
+    return [(str(i.pk), f"#{i.pk} {i.title}") for i in _active_incidents_for_linking()]
+
+
+def _bulk_link(*, ticket_ids, target, actor) -> int:
+    """The bulk bar's "link to an incident": ``target`` is the incident's id."""
+    try:
+        incident_id = parse_int(str(target), field="incident")
+    except DomainError:
+        incident_id = None
+    incident = Incident.objects.filter(pk=incident_id).first() if incident_id is not None else None
+    if incident is None:
+        raise DomainError(_("There is no such incident."), field="incident")
+    return len(services.incident_link_tickets(incident=incident, ticket_ids=ticket_ids, actor=actor))
 
 
 def _cluster_actions_context(request, cluster: dict) -> dict:
@@ -193,6 +239,15 @@ def register() -> None:
     extensions.macro_placeholders["incident_title"] = (
         _incident_title,
         gettext_lazy("the title of the fault attached to the ticket"),
+    )
+    extensions.macro_placeholder_loaders["incident_eta"] = _incident_eta_loader
+    extensions.macro_placeholder_loaders["incident_title"] = _incident_title_loader
+    extensions.bulk_actions["link"] = BulkAction(
+        label=gettext_lazy("Link to an incident"),
+        field="incident",
+        help="For action=link: the id of the active incident to link them to.",
+        choices=_link_choices,
+        apply=_bulk_link,
     )
     extensions.add_queue_annotation(_flag_explained_by_active_incident)
     extensions.sla_pauses["incident"] = sla.PAUSE

@@ -405,6 +405,11 @@ def _insert_select(
         return [row[0] for row in cursor.fetchall()] if returning else []
 
 
+# Shared with incidents.services: a person's bulk link writes its rows the same way.
+insert_select = _insert_select
+json_value = _json
+
+
 def attach_matching_tickets(incident: Incident, *, scope: Scope) -> list[int]:
     """Link every open ticket ``scope`` covers to ``incident``; returns the newly linked ticket ids.
 

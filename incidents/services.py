@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -24,6 +24,7 @@ from django.utils.translation import gettext_noop
 from core.errors import DomainError, NotFound
 from core.i18n import clean_texts
 from core.languages import LANGUAGE_CODES
+from core.roles import is_staff_member
 from customers.models import Area, EquipmentModel, Service, Subscription
 from incidents import compensation, matching, sla
 from incidents.models import Incident, IncidentTicketLink, IncidentUpdate
@@ -37,10 +38,12 @@ from incidents.signals import (
 )
 from tickets.models import Ticket, TicketEvent
 from tickets.services import (
+    bulk_ids,
     tickets_flag_for_attention,
     tickets_reply_bulk,
     tickets_resolve_bulk,
     timeline_record,
+    timeline_record_bulk,
 )
 
 log = logging.getLogger(__name__)
@@ -618,6 +621,74 @@ def incident_link_ticket(*, incident: Incident, ticket: Ticket, actor) -> Incide
         incident=incident, ticket_ids=[ticket.pk], origin=IncidentTicketLink.Origin.AGENT, actor=actor
     )
     return link
+
+
+@transaction.atomic
+def incident_link_tickets(*, incident: Incident, ticket_ids: Iterable[int], actor) -> list[int]:
+    """Link many open tickets by hand at once (the queue's bulk bar, a cluster of similar tickets):
+    for each, what ``incident_link_ticket`` does for one, set-based.
+
+    Each newly linked ticket gets the person's link (origin "agent", certain, ``reasons`` naming who;
+    a detached link is re-attached as the person's), its "incident-linked" timeline entry, and with
+    that its SLA clock stops while the incident is active (``incidents.sla``: a pause is a link).
+    ``incident_linked`` is sent once for all of them (the live queue's hint after commit; a person
+    linking tells no customer, one by one or many). Idempotent: a ticket already attached is skipped
+    (no entry, not counted), and so is one matching attaches at the same moment (the unique key
+    settles it). Tickets that are not open, and unknown ids, are left out. A fixed number of
+    statements whatever the count: the incident locked, one ``INSERT … SELECT … ON CONFLICT DO UPDATE
+    … WHERE detached`` returning the tickets linked, one INSERT of their entries. Returns their ids.
+    """
+    if actor is None or not is_staff_member(actor):
+        raise DomainError(_("Only staff can link tickets."))
+    ids = bulk_ids(ticket_ids)
+    if not _locked(incident).is_active:
+        raise DomainError(_("This incident is resolved."), field="incident")
+    if not ids:
+        return []
+    now = timezone.now()
+    table = connection.ops.quote_name(IncidentTicketLink._meta.db_table)
+    # The same values as incident_link_ticket's; a detached row takes them over, an attached one
+    # stays as it is (and is not returned).
+    rows = matching.insert_select(
+        IncidentTicketLink,
+        {
+            "incident": Value(incident.pk),
+            "ticket": F("id"),
+            "score": Value(matching.SCORE_CERTAIN, output_field=models.FloatField()),
+            "reasons": matching.json_value({"manual": actor.get_username()}),
+            "origin": Value(IncidentTicketLink.Origin.AGENT),
+            "linked_by": Value(actor.pk, output_field=models.IntegerField()),
+            "created_at": Value(now, output_field=models.DateTimeField()),
+            "detach_reason": Value(""),
+        },
+        Ticket.objects.open().filter(pk__in=ids),
+        on_conflict=(
+            "ON CONFLICT (incident_id, ticket_id) DO UPDATE SET score = excluded.score, "
+            "reasons = excluded.reasons, origin = excluded.origin, linked_by_id = excluded.linked_by_id, "
+            "created_at = excluded.created_at, detached_at = NULL, detached_by_id = NULL, "
+            f"detach_reason = '' WHERE {table}.detached_at IS NOT NULL"
+        ),
+        returning="ticket_id",
+    )
+    linked = sorted(rows)
+    if not linked:
+        return []
+    timeline_record_bulk(
+        TicketEvent(
+            ticket_id=ticket_id,
+            kind=TicketEvent.Kind.INCIDENT_LINKED,
+            actor=actor,
+            created_at=now,
+            data={
+                "incident": incident.pk,
+                "title": incident.title,
+                "origin": IncidentTicketLink.Origin.AGENT,
+            },
+        )
+        for ticket_id in linked
+    )
+    announce_linked(incident=incident, ticket_ids=linked, origin=IncidentTicketLink.Origin.AGENT, actor=actor)
+    return linked
 
 
 @transaction.atomic

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -384,19 +383,20 @@ def incident_link_ticket(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*LINKING)
 def incident_link_cluster(request: HttpRequest) -> HttpResponse:
     """Second line's similar-tickets panel: link every ticket of the cluster (service, municipality)
-    to the incident picked; each link is a person's, with its timeline entry."""
+    to the incident picked, set-based (``incident_link_tickets``); each link is a person's, with its
+    timeline entry."""
     incident = get_object_or_404(Incident, pk=_int(request.POST.get("incident")))
     tickets = cluster_tickets(
         service_code=request.POST.get("service", ""), area_code=request.POST.get("area", "")
     )
     try:
-        with transaction.atomic():
-            for ticket in tickets:
-                services.incident_link_ticket(incident=incident, ticket=ticket, actor=request.user)
+        linked = services.incident_link_tickets(
+            incident=incident, ticket_ids=[ticket.pk for ticket in tickets], actor=request.user
+        )
         messages.success(
             request,
-            ngettext("%(n)d ticket linked to %(title)s.", "%(n)d tickets linked to %(title)s.", len(tickets))
-            % {"n": len(tickets), "title": incident.title},
+            ngettext("%(n)d ticket linked to %(title)s.", "%(n)d tickets linked to %(title)s.", len(linked))
+            % {"n": len(linked), "title": incident.title},
         )
     except DomainError as exc:
         messages.error(request, exc.message)

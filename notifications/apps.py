@@ -30,6 +30,9 @@ class NotificationsConfig(AppConfig):
         ticket_signals.ticket_commented.connect(
             receivers.on_ticket_commented, dispatch_uid="outbox.ticket_commented"
         )
+        ticket_signals.tickets_replied.connect(
+            receivers.on_tickets_replied, dispatch_uid="outbox.tickets_replied"
+        )
         signals.incident_tickets_kept_open.connect(
             receivers.on_incident_tickets_kept_open, dispatch_uid="alerts.kept_open"
         )

@@ -408,13 +408,29 @@ def outbox_incident_update_replies(*, incident: Incident, update) -> int:
     kind, key ``ticket-reply.e<event>.c<customer>`` and threading), so a repeated call writes nothing
     twice. Set-based: one ``INSERT … SELECT`` over the reply entries, found through the incident's
     links and the timeline index (ticket, time) — the replies were written at the update's time."""
-    replies = TicketEvent.objects.filter(
-        ticket__in=IncidentTicketLink.objects.filter(incident=incident).values("ticket_id"),
-        created_at=update.created_at,
-        kind=TicketEvent.Kind.REPLY,
-        public=True,
-        data__update=update.pk,
-    ).exclude(ticket__customer__email="")
+    return _ticket_replies(
+        TicketEvent.objects.filter(
+            ticket__in=IncidentTicketLink.objects.filter(incident=incident).values("ticket_id"),
+            created_at=update.created_at,
+            kind=TicketEvent.Kind.REPLY,
+            public=True,
+            data__update=update.pk,
+        )
+    )
+
+
+def outbox_ticket_replies(*, event_ids: Iterable[int]) -> int:
+    """Queue the public staff replies ``event_ids`` (a bulk reply) to their tickets' customers: for
+    each, the row ``outbox_ticket_reply`` writes for one (kind, key ``ticket-reply.e<event>.c<customer>``,
+    language, threading on the ticket), in one ``INSERT … SELECT … ON CONFLICT (key) DO NOTHING``,
+    so a repeated call writes nothing twice. Returns the rows written."""
+    return _ticket_replies(
+        TicketEvent.objects.filter(pk__in=list(event_ids), kind=TicketEvent.Kind.REPLY, public=True)
+    )
+
+
+def _ticket_replies(replies: models.QuerySet[TicketEvent]) -> int:
+    """One ticket-reply row per reply entry of ``replies`` whose customer has an address, set-based."""
     now = Value(timezone.now(), output_field=models.DateTimeField())
     key = Concat(
         Value(f"{Kind.TICKET_REPLY}.e"),
@@ -443,7 +459,7 @@ def outbox_incident_update_replies(*, incident: Incident, update) -> int:
             "created_at": now,
             "next_attempt_at": now,
         },
-        replies,
+        replies.exclude(ticket__customer__email=""),
     )
     enqueue_on_commit(written)
     return written

@@ -65,6 +65,10 @@ def on_ticket_commented(sender, *, ticket, event, **kwargs) -> None:
     outbox.outbox_ticket_reply(ticket=ticket, event=event)
 
 
+def on_tickets_replied(sender, *, event_ids, **kwargs) -> None:
+    outbox.outbox_ticket_replies(event_ids=event_ids)
+
+
 def on_incident_tickets_kept_open(sender, *, incident: Incident, ticket_ids, **kwargs) -> None:
     services.alerts_for_kept_open_tickets(incident=incident, ticket_ids=ticket_ids)
 

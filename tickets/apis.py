@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from core import idempotency
 from core.errors import DomainError, Forbidden
+from core.parsing import MAX_INT
 from core.roles import (
     CUSTOMER,
     STAFF_ROLES,
@@ -24,7 +25,7 @@ from core.roles import (
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
 from tickets import selectors, services
 from tickets.extensions import extensions
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Macro, Ticket, TicketEvent
 
 
 class TicketOutSerializer(serializers.ModelSerializer):
@@ -411,25 +412,53 @@ class BulkInSerializer(serializers.Serializer):
         max_length=services.BULK_LIMIT,
         help_text="References, e.g. SD-7. Tickets that are not open (or not found) are left out.",
     )
-    action = serializers.ChoiceField(choices=["assign", "unassign", *services.BULK_STATUSES])
+    action = serializers.ChoiceField(choices=["assign", "unassign", *services.BULK_STATUSES, "macro"])
     assignee = serializers.SlugRelatedField(
         slug_field="username",
         queryset=get_user_model().objects.all(),
         required=False,
         help_text="For action=assign: a staff member's username (default: you).",
     )
+    macro = serializers.PrimaryKeyRelatedField(
+        queryset=Macro.objects.filter(active=True),
+        required=False,
+        help_text="For action=macro: the id of the canned reply to send, each customer in their language.",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # Higher apps' actions on a target (extensions.bulk_actions): link, with the incident's id.
+        fields["action"] = serializers.ChoiceField(
+            choices=["assign", "unassign", *services.BULK_STATUSES, "macro", *extensions.bulk_actions]
+        )
+        for action in extensions.bulk_actions.values():
+            fields[action.field] = serializers.IntegerField(
+                required=False, min_value=1, max_value=MAX_INT, help_text=action.help
+            )
+        return fields
+
+    def validate(self, data):
+        action = data["action"]
+        needed = "macro" if action == "macro" else getattr(extensions.bulk_actions.get(action), "field", None)
+        if needed and needed not in data:
+            raise serializers.ValidationError({needed: [_("This field is required.")]})
+        return data
 
 
 class TicketBulkApi(APIView):
-    """Staff: one action on many open tickets, as one set-based write with a timeline entry on each.
-    Answers with how many changed."""
+    """Staff: one action on many open tickets, as one set-based write with a timeline entry on each:
+    assign, unassign, a status, ``macro`` (reply with a canned reply, each customer in their language,
+    e-mailed as a single reply is) or ``link`` (to an active incident). Answers with how many
+    changed. With an ``Idempotency-Key`` a retry replays the answer and changes (or sends) nothing."""
 
     permission_classes = [HasRole.of(*STAFF_ROLES)]
 
     @extend_schema(
         request=BulkInSerializer,
         responses={200: inline_serializer("BulkOut", {"changed": serializers.IntegerField()})},
+        parameters=[idempotency.PARAMETER],
     )
+    @idempotency.idempotent
     def post(self, request):
         data = BulkInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -441,6 +470,11 @@ class TicketBulkApi(APIView):
         if action in ("assign", "unassign"):
             assignee = given.get("assignee", request.user) if action == "assign" else None
             changed = services.tickets_bulk_assign(ticket_ids=ids, assignee=assignee, actor=request.user)
+        elif action == "macro":
+            changed = services.tickets_bulk_reply(ticket_ids=ids, macro=given["macro"], actor=request.user)
+        elif action in extensions.bulk_actions:
+            bulk = extensions.bulk_actions[action]
+            changed = bulk.apply(ticket_ids=ids, target=given[bulk.field], actor=request.user)
         else:
             changed = services.tickets_bulk_set_status(ticket_ids=ids, status=action, actor=request.user)
         return Response({"changed": changed})

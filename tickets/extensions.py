@@ -29,6 +29,12 @@ the tickets pages and API still work, they just show nothing of the higher app.
   ``cluster-actions`` (second line's similar-tickets panel, obj = the cluster dict).
 - ``macro_placeholders``: extra ``{name}`` placeholders of canned replies, ``name -> (ticket,
   language) -> str`` (``tickets.macros``), with a help text for the admin.
+  ``macro_placeholder_loaders``: the same placeholder for many tickets at once (a bulk reply),
+  ``name -> (tickets) -> (ticket, language) -> str``: the loader reads what every ticket needs in
+  one query, the function it returns reads none. A placeholder without a loader costs its queries
+  per ticket.
+- ``bulk_actions``: actions of the queue's bulk bar and of ``POST /api/v1/tickets/bulk/`` on a
+  target the higher app knows (link to an incident), ``name -> BulkAction``.
 """
 
 from __future__ import annotations
@@ -81,6 +87,22 @@ class SlaPause:
     reason: Callable[[], Any]
 
 
+@dataclass(frozen=True)
+class BulkAction:
+    """A bulk action on a target: the bar's select offers ``<name>:<target>`` under ``label`` for
+    each of ``choices()`` (``(target, label)`` pairs, one query at most); the API takes
+    ``action=<name>`` with the target id in the field ``field`` (described by ``help``).
+    ``apply(ticket_ids=, target=, actor=)`` does it to the open tickets among the ids in a fixed
+    number of statements, with the timeline entry on each, and returns how many it changed; it
+    raises ``core.errors.DomainError`` for a target that is not (or no longer) valid."""
+
+    label: Any  # a lazy translation: the group's label in the bar
+    field: str
+    help: str
+    choices: Callable[[], list[tuple[str, str]]]
+    apply: Callable[..., int]
+
+
 @dataclass
 class TicketExtensions:
     queue_annotations: list[Callable[[QuerySet], QuerySet]] = field(default_factory=list)
@@ -92,6 +114,10 @@ class TicketExtensions:
     panels: dict[str, list[Panel]] = field(default_factory=lambda: defaultdict(list))
     macro_placeholders: dict[str, tuple[Callable[[Any, str], str], Any]] = field(default_factory=dict)
     sla_pauses: dict[str, SlaPause] = field(default_factory=dict)
+    macro_placeholder_loaders: dict[str, Callable[[list], Callable[[Any, str], str]]] = field(
+        default_factory=dict
+    )
+    bulk_actions: dict[str, BulkAction] = field(default_factory=dict)
 
     def add_panel(self, slot: str, panel: Panel) -> None:
         """Register ``panel`` in ``slot`` once (ready() may run more than once in tests)."""

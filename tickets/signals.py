@@ -15,3 +15,7 @@ ticket_commented = Signal()
 # A signed-out visitor wrote on the contact form and must confirm by e-mail before the ticket is
 # opened. Arguments: request (a tickets.models.ContactRequest). Notifications mails the link.
 contact_requested = Signal()
+# Public staff replies were written on many tickets at once (a bulk reply with a canned reply).
+# Arguments: event_ids (list[int], the reply entries), actor. Receivers act set-based: one statement
+# for all of them, not one per ticket (the notifications app queues the customers' e-mail).
+tickets_replied = Signal()

@@ -100,6 +100,11 @@ def _queue_context(request: HttpRequest, *, queue: str, mine: bool) -> dict:
             (name, f.label, f.choices(), request.GET.get(name, ""))
             for name, f in extensions.queue_filters.items()
         ],
+        # The bulk bar's actions on a target: a higher app's (link to an incident), canned replies.
+        "bulk_targets": [
+            (name, action.label, action.choices()) for name, action in extensions.bulk_actions.items()
+        ],
+        "bulk_macros": list(Macro.objects.filter(active=True).values_list("pk", "name")),
     }
 
 
@@ -130,26 +135,45 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @role_required(*STAFF_ROLES)
+@once_per_form
 def queue_bulk(request: HttpRequest) -> HttpResponse:
-    """The tickets ticked in a queue (``t``, ids), with one ``action``: assign-me, unassign, or a
-    status (services.BULK_STATUSES). One set-based write, a timeline entry on every ticket; then
-    back to the queue (``next``, same site only) with how many changed."""
+    """The tickets ticked in a queue (``t``, ids), with one ``action``: assign-me, unassign, a status
+    (services.BULK_STATUSES), ``macro:<id>`` (reply with that canned reply, each customer in their
+    language) or ``<name>:<target>`` of a higher app's ``extensions.bulk_actions`` (``link:<incident
+    id>``). One set-based write, a timeline entry on every ticket; then back to the queue (``next``,
+    same site only) with how many changed. A double submit of the same form runs once."""
     action = request.POST.get("action", "")
+    name, _colon, target = action.partition(":")
     with _refusals_shown(request):
         ids = [parse_int(value, field="t") for value in request.POST.getlist("t")]
         if not ids:
             raise DomainError(_("Tick the tickets first."))
+        told = ""
         if action in ("assign-me", "unassign"):
             assignee = request.user if action == "assign-me" else None
             changed = services.tickets_bulk_assign(ticket_ids=ids, assignee=assignee, actor=request.user)
         elif action in services.BULK_STATUSES:
             changed = services.tickets_bulk_set_status(ticket_ids=ids, status=action, actor=request.user)
+        elif name == "macro":
+            macro = _active_macro(target)
+            if macro is None:
+                raise DomainError(_("Pick a canned reply that is in use."))
+            changed = services.tickets_bulk_reply(ticket_ids=ids, macro=macro, actor=request.user)
+            told = ngettext("%(n)d reply sent.", "%(n)d replies sent.", changed) % {"n": changed}
+        elif name in extensions.bulk_actions and target:
+            changed = extensions.bulk_actions[name].apply(ticket_ids=ids, target=target, actor=request.user)
         else:
             raise DomainError(_("Pick what to do with them."))
-        messages.success(
-            request, ngettext("%(n)d ticket changed.", "%(n)d tickets changed.", changed) % {"n": changed}
-        )
+        told = told or ngettext("%(n)d ticket changed.", "%(n)d tickets changed.", changed) % {"n": changed}
+        messages.success(request, told)
     return redirect_back(request, request.POST.get("next", ""), reverse("tickets:queue"))
+
+
+def _active_macro(value: str) -> Macro | None:
+    """The active canned reply with id ``value``; None for anything else."""
+    if not (value.isascii() and value.isdigit() and len(value) < 10):
+        return None
+    return Macro.objects.filter(active=True, pk=int(value)).first()
 
 
 @require_POST
@@ -252,12 +276,7 @@ def ticket_macro(request: HttpRequest, reference: str) -> HttpResponse:
     """htmx: the reply box filled with canned reply ``?macro=`` for this ticket, in the customer's
     language; an unknown or inactive macro leaves the box empty."""
     ticket = selectors.get_ticket_for(request.user, reference)
-    macro_id = request.GET.get("macro", "")
-    macro = (
-        Macro.objects.filter(active=True, pk=int(macro_id)).first()
-        if macro_id.isascii() and macro_id.isdigit() and len(macro_id) < 10
-        else None
-    )
+    macro = _active_macro(request.GET.get("macro", ""))
     text = macros.render(macro, ticket, agent=request.user) if macro else ""
     return HttpResponse(str(CommentForm(initial={"body": text})["body"]))
 

@@ -69,6 +69,10 @@ def test_a_bulk_resolve_costs_the_same_queries_for_3_or_60_tickets(agent, django
         {"action": "delete", "t": "__ID__"},  # not an action
         {"action": "closed", "t": ["__ID__", "1x"]},  # not an id
         {"action": "open", "t": "__ID__"},  # re-opening is one by one (matching)
+        {"action": "macro:999999", "t": "__ID__"},  # no such canned reply
+        {"action": "macro:x", "t": "__ID__"},
+        {"action": "link:999999", "t": "__ID__"},  # no such incident
+        {"action": "link:", "t": "__ID__"},
     ],
 )
 def test_bad_bulk_input_is_refused_with_a_message_and_changes_nothing(agent, form):
