@@ -1,18 +1,64 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from core.errors import DomainError
+from core.i18n import clean_texts
+from core.languages import Language
 from customers.models import Area, Customer, CustomerPhone, EquipmentModel, Service, Subscription
+
+
+class NamesForm(forms.ModelForm):
+    """A catalogue entry's ``names`` as one box per language instead of raw JSON: an empty box means
+    "no name in that language" (readers then get the English one, else the fallback). Checked by
+    ``core.i18n.clean_texts``, the one rule for per-language texts."""
+
+    name_sv = forms.CharField(label=_("Name in Swedish"), required=False, max_length=120)
+    name_fi = forms.CharField(label=_("Name in Finnish"), required=False, max_length=120)
+    name_en = forms.CharField(label=_("Name in English"), required=False, max_length=120)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = self.instance.names or {}
+        for code in Language.values:
+            self.fields[f"name_{code}"].initial = names.get(code, "")
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            cleaned["names"] = clean_texts(
+                {code: cleaned.get(f"name_{code}") or "" for code in Language.values}, name="names"
+            )
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return cleaned
+
+    def save(self, commit: bool = True):
+        self.instance.names = self.cleaned_data["names"]
+        return super().save(commit)
+
+
+def _names_fieldset(*fields: str) -> tuple:
+    return (
+        (None, {"fields": fields}),
+        (_("Name per language"), {"fields": [f"name_{code}" for code in Language.values]}),
+    )
 
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
+    form = NamesForm
+    fieldsets = _names_fieldset("code", "name", "description")
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Area)
 class AreaAdmin(admin.ModelAdmin):
+    form = NamesForm
+    fieldsets = _names_fieldset("code", "name", "kind", "parent", "path", "depth", "services")
     list_display = ["name", "code", "kind", "path"]
     list_filter = ["kind", "depth"]
     search_fields = ["code", "name", "path"]
@@ -27,6 +73,8 @@ class AreaAdmin(admin.ModelAdmin):
 
 @admin.register(EquipmentModel)
 class EquipmentModelAdmin(admin.ModelAdmin):
+    form = NamesForm
+    fieldsets = _names_fieldset("code", "vendor", "model", "firmware")
     list_display = ["code", "vendor", "model", "firmware"]
     list_filter = ["vendor"]
     search_fields = ["code", "vendor", "model"]

@@ -133,6 +133,9 @@ class EquipmentModel(models.Model):
     vendor = models.CharField(_("vendor"), max_length=80)
     model = models.CharField(_("model"), max_length=80)
     firmware = models.CharField(_("firmware"), max_length=60, blank=True)
+    # What people call it, per language ({"sv": "Amino Kamai 7 digitalbox", "fi": "Amino Kamai 7
+    # -digiboksi"}); vendor and model are the fallback for a language without one.
+    names = models.JSONField(_("name per language"), default=dict, blank=True)
 
     class Meta:
         ordering = ["vendor", "model"]
@@ -141,6 +144,10 @@ class EquipmentModel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vendor} {self.model}" + (f" ({self.firmware})" if self.firmware else "")
+
+    def name_in(self, language: str | None = None) -> str:
+        """The name in ``language`` (default: the active one), else English, else vendor and model."""
+        return name_in(self.names, f"{self.vendor} {self.model}", language)
 
 
 class Customer(models.Model):

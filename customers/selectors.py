@@ -49,3 +49,9 @@ def services_at(area: Area) -> QuerySet[Service]:
         .distinct()
         .order_by("name")
     )
+
+
+def delivered_at(*, service_id: int, area: Area) -> bool:
+    """We deliver the service somewhere in ``area`` (``services_at``'s rule; one query). The desk's
+    flag on a ticket and the customer's warning on the contact form both ask here."""
+    return services_at(area).filter(pk=service_id).exists()

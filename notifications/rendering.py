@@ -94,7 +94,12 @@ def _reply_bodies(rows: list[Notification]) -> dict[int, TicketEvent]:
     ids = [r.context.get("event") for r in rows if r.kind == Notification.Kind.TICKET_REPLY]
     if not ids:
         return {}
-    return {e.pk: e for e in TicketEvent.objects.filter(pk__in=ids).select_related("actor")}
+    return {
+        e.pk: e
+        for e in TicketEvent.objects.filter(pk__in=ids)
+        .select_related("actor")
+        .prefetch_related("attachments")
+    }
 
 
 def _credits(rows: list[Notification]) -> dict[tuple[int, int], Credit]:
@@ -156,6 +161,10 @@ def context_for(row: Notification, *, events: dict, credits: dict, links: Links,
         context["reply"] = event.body if event else ""
         actor = event.actor if event else None
         context["agent"] = (actor.first_name or actor.get_username()) if actor else ""
+        # Files are not sent by e-mail (size, and who else reads the mailbox): named, and where to see them.
+        context["files"] = [a.filename for a in event.attachments.all()] if event else []
+        if context["files"] and row.ticket_id:
+            context["ticket_url"] = absolute(reverse("tickets:my_ticket", args=[row.ticket.reference]))
     if row.kind == Notification.Kind.SIGN_IN_LINK:
         # The token is signed now, from the link's id: no sign-in secret sits in the outbox row.
         token = sign_in_token(SignInLink(pk=row.context.get("link")))

@@ -67,6 +67,9 @@ def test_it_builds_the_catalogue_the_stories_need():
     assert Service.objects.get(code="broadband").name == "Fibre broadband"
     assert EquipmentModel.objects.filter(code=seeding.KNOWN_DEFECT_EQUIPMENT, vendor="ZyXEL").exists()
     assert EquipmentModel.objects.values("vendor").distinct().count() >= 6
+    # Every box has a name in each language customers read (sv/fi pages never fall back to English).
+    assert not EquipmentModel.objects.exclude(names__has_keys=["sv", "fi", "en"]).exists()
+    assert EquipmentModel.objects.get(code="amino-kamai7").name_in("fi") == "Amino Kamai 7 -digiboksi"
     # Story 5: no 4G out on the island, though the municipality has it on the mainland.
     sandhamn = Area.objects.get(code="se-13039")
     assert not sandhamn.services.filter(code="mobile-4g").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -23,9 +24,9 @@ from core.roles import (
     is_staff_member,
 )
 from customers.models import Area, Customer, EquipmentModel, Service, Subscription
-from tickets import selectors, services
+from tickets import attachments, selectors, services
 from tickets.extensions import extensions
-from tickets.models import Macro, Ticket, TicketEvent
+from tickets.models import Attachment, Macro, Ticket, TicketEvent
 
 
 class TicketOutSerializer(serializers.ModelSerializer):
@@ -284,8 +285,35 @@ class TicketDetailApi(APIView):
 
 
 class CommentInSerializer(serializers.Serializer):
+    """As JSON, or as ``multipart/form-data`` with files in ``attachments`` (repeated), judged as the
+    portal's and e-mail's are (``tickets.attachments``): by their bytes, against the size, count and
+    type limits; one refused file refuses the comment (400 naming it)."""
+
     body = serializers.CharField(max_length=20000)
     public = serializers.BooleanField(default=False)
+    attachments = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True),
+        required=False,
+        default=list,
+        help_text="Files (multipart only). With a public reply the customer sees them; with a note, staff only.",
+    )
+
+    def validate_attachments(self, files) -> list[attachments.Upload]:
+        uploads, errors = attachments.read_uploads(files)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return uploads
+
+
+class AttachmentOutSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="Where to download it (same sign-in).")
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size", "url"]
+
+    def get_url(self, attachment: Attachment) -> str:
+        return reverse("tickets:attachment", args=[attachment.pk])
 
 
 class CommentOutSerializer(serializers.ModelSerializer):
@@ -294,10 +322,11 @@ class CommentOutSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(read_only=True, help_text="opened, reply, customer-message or note.")
     author = serializers.SerializerMethodField(help_text="Who wrote it; null when the desk wrote it.")
     incident = serializers.SerializerMethodField(help_text="The incident it was sent for, if any.")
+    attachments = AttachmentOutSerializer(many=True, read_only=True)
 
     class Meta:
         model = TicketEvent
-        fields = ["id", "kind", "public", "body", "author", "incident", "created_at"]
+        fields = ["id", "kind", "public", "body", "author", "incident", "attachments", "created_at"]
 
     def get_author(self, event: TicketEvent) -> str | None:
         if event.actor is None:
@@ -338,7 +367,12 @@ class TicketCommentApi(APIView):
     )
     def get(self, request, reference: str):
         ticket = selectors.get_ticket_for(request.user, reference)
-        events = TicketEvent.objects.filter(ticket=ticket).exclude(body="").select_related("actor")
+        events = (
+            TicketEvent.objects.filter(ticket=ticket)
+            .exclude(body="")
+            .select_related("actor")
+            .prefetch_related("attachments")
+        )
         if is_staff_member(request.user):
             events = events.filter(kind__in=[*self.CUSTOMER_KINDS, TicketEvent.Kind.NOTE])
         else:
@@ -357,7 +391,14 @@ class TicketCommentApi(APIView):
         ticket = selectors.get_ticket_for(request.user, reference)
         data = CommentInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.ticket_comment(ticket=ticket, actor=request.user, **data.validated_data)
+        fields = data.validated_data
+        services.ticket_comment(
+            ticket=ticket,
+            actor=request.user,
+            body=fields["body"],
+            public=fields["public"],
+            uploads=fields["attachments"],
+        )
         return Response(ticket_out(ticket, request.user), status=status.HTTP_201_CREATED)
 
 

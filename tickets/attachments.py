@@ -1,17 +1,25 @@
 """Files that come with tickets: what they are (sniffed from the bytes, not taken from the sender's
-label), whether we keep them (size, count and type limits from settings), and a file name that is
-safe to show and to offer in a download. Pure functions; ``tickets.services.attachments_add`` stores.
+label), whether we keep them (size, count and type limits from settings), a file name that is safe
+to show and to offer in a download, and a safe preview of an image. Pure functions;
+``tickets.services.attachments_add`` stores.
+
+Every way a file arrives — the customer's form, the staff reply box, the API, e-mail — is judged by
+``check``/``check_all``; uploaded files (forms and API alike) are read through ``read_uploads``.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from PIL import Image, ImageOps
 
 # Magic numbers of the types we may keep, and of the ones we must recognise to refuse.
 _SIGNATURES: list[tuple[bytes, str]] = [
@@ -136,3 +144,79 @@ def check_all(uploads: list[Upload]) -> list[Verdict]:
                 "count": settings.ATTACHMENT_MAX_COUNT
             }
     return verdicts
+
+
+def read_uploads(files) -> tuple[list[Upload], list[str]]:
+    """Uploaded files (Django's ``UploadedFile``s, from a form or the API) as ``Upload``s, and what
+    is wrong with them, one message per refused file ("name: reason"), or for too many files. A file
+    over the size limit is refused by its declared size, before its bytes are read."""
+    files = [f for f in files if f]
+    if len(files) > settings.ATTACHMENT_MAX_COUNT:
+        return [], [
+            ngettext("At most %(count)d file.", "At most %(count)d files.", settings.ATTACHMENT_MAX_COUNT)
+            % {"count": settings.ATTACHMENT_MAX_COUNT}
+        ]
+    uploads, errors = [], []
+    for f in files:
+        if f.size > settings.ATTACHMENT_MAX_BYTES:
+            upload = Upload(name=f.name or "", data=b"")
+            verdict = Verdict(clean_filename(upload.name), "", f.size, too_large())
+        else:
+            upload = Upload(name=f.name or "", data=f.read())
+            verdict = check(upload)
+        if verdict.refused:
+            errors.append(_("%(name)s: %(reason)s") % {"name": verdict.filename, "reason": verdict.refused})
+        uploads.append(upload)
+    return uploads, errors
+
+
+# --- previews ---------------------------------------------------------------------------------------
+
+# Shown inline only when the bytes are one of these raster formats (never SVG: it is a document that
+# can carry script). The preview is a new image drawn by Pillow from the decoded pixels, so nothing of
+# the sender's file but its pixels reaches the browser: no metadata (a phone photo's GPS position), no
+# trailing bytes (a polyglot), at most PREVIEW_MAX_SIDE pixels a side.
+PREVIEW_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
+PREVIEW_MAX_SIDE = 1280
+# Larger images are not decoded at all (a decompression bomb: a small file of huge dimensions).
+PREVIEW_MAX_PIXELS = 50_000_000
+
+
+def previewable(content_type: str) -> bool:
+    return content_type in PREVIEW_TYPES
+
+
+def preview(data: bytes, content_type: str, *, max_side: int = PREVIEW_MAX_SIDE) -> tuple[bytes, str] | None:
+    """A re-encoded copy of an image to show inline: ``(bytes, content type)``, a JPEG for a photo and
+    a PNG for the rest (a GIF's first frame), turned the way the camera was held, at most ``max_side``
+    pixels a side. None when the bytes are not an image of the type they were sniffed as, or are
+    too large or broken to decode."""
+    expected = PREVIEW_TYPES.get(content_type)
+    if expected is None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (and only warns) between its own limit and twice it: a bomb all the same.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[expected])
+        with image:
+            width, height = image.size
+            if width * height > PREVIEW_MAX_PIXELS or not width or not height:
+                return None
+            if expected == "JPEG":
+                image.draft("RGB", (max_side, max_side))  # decode at a fraction of the size: cheap
+            turned = ImageOps.exif_transpose(image)
+            turned.thumbnail((max_side, max_side))
+            if expected == "JPEG":
+                clean, fmt, ctype = turned.convert("RGB"), "JPEG", "image/jpeg"
+            else:
+                mode = "RGBA" if turned.mode in ("RGBA", "LA", "P", "PA") else "RGB"
+                clean, fmt, ctype = turned.convert(mode), "PNG", "image/png"
+            clean.info = {}  # nothing of the sender's metadata (EXIF, GPS, comments, profiles)
+            out = io.BytesIO()
+            clean.save(
+                out, fmt, **({"quality": 85, "optimize": True} if fmt == "JPEG" else {"optimize": True})
+            )
+            return out.getvalue(), ctype
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None

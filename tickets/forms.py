@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from customers.models import Service, Subscription
 from tickets import attachments
@@ -26,39 +24,26 @@ class AttachmentsField(forms.FileField):
         super().__init__(**kwargs)
 
     def clean(self, data, initial=None):
-        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
-        if len(files) > settings.ATTACHMENT_MAX_COUNT:
-            raise forms.ValidationError(
-                ngettext("At most %(count)d file.", "At most %(count)d files.", settings.ATTACHMENT_MAX_COUNT)
-                % {"count": settings.ATTACHMENT_MAX_COUNT}
-            )
-        uploads, errors = [], []
-        for f in files:
-            if f.size > settings.ATTACHMENT_MAX_BYTES:  # refused before its bytes are read
-                upload = attachments.Upload(name=f.name or "", data=b"")
-                verdict = attachments.Verdict(
-                    attachments.clean_filename(upload.name), "", f.size, attachments.too_large()
-                )
-            else:
-                upload = attachments.Upload(name=f.name or "", data=f.read())
-                verdict = attachments.check(upload)
-            if verdict.refused:
-                errors.append(
-                    forms.ValidationError(
-                        _("%(name)s: %(reason)s"),
-                        params={"name": verdict.filename, "reason": verdict.refused},
-                    )
-                )
-            uploads.append(upload)
+        files = data if isinstance(data, list | tuple) else [data]
+        uploads, errors = attachments.read_uploads(files)
         if errors:
             raise forms.ValidationError(errors)
         return uploads
 
 
+class SubscriptionChoiceField(forms.ModelChoiceField):
+    """A customer's subscriptions by what they know them as, in their language: the service, where,
+    and the box it runs on (which box it is tells a known defect apart)."""
+
+    def label_from_instance(self, obj) -> str:
+        label = str(obj)
+        return f"{label} · {obj.equipment.name_in()}" if obj.equipment_id else label
+
+
 class CustomerTicketForm(forms.Form):
     """What a customer writes to us. Text is stored as typed and escaped when shown."""
 
-    subscription = forms.ModelChoiceField(
+    subscription = SubscriptionChoiceField(
         queryset=Subscription.objects.none(),
         required=False,
         label=_("Which service is it about?"),
@@ -79,14 +64,14 @@ class CustomerTicketForm(forms.Form):
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["subscription"].queryset = customer.subscriptions.filter(active=True).select_related(
-            "service", "area"
+            "service", "area", "equipment"
         )
 
 
 class StaffTicketForm(forms.Form):
     """An agent opening a ticket for a caller found by the look-up."""
 
-    subscription = forms.ModelChoiceField(
+    subscription = SubscriptionChoiceField(
         queryset=Subscription.objects.none(), required=False, label=_("Subscription")
     )
     category = forms.ChoiceField(choices=Ticket.Category.choices, label=_("Category"))
@@ -111,7 +96,7 @@ class StaffTicketForm(forms.Form):
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["subscription"].queryset = customer.subscriptions.filter(active=True).select_related(
-            "service", "area"
+            "service", "area", "equipment"
         )
 
 
@@ -119,6 +104,8 @@ class CommentForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, label=_("Message"))
     # Internal by default: the page sends ``public`` only from its own "Send to the customer" button.
     public = forms.BooleanField(required=False, initial=False, label=_("Send to the customer"))
+    # With a reply the customer sees them on their ticket page; with a note, staff only.
+    attachments = AttachmentsField()
 
 
 class CustomerReplyForm(forms.Form):

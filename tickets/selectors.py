@@ -29,9 +29,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from core.roles import CUSTOMER, has_role, is_staff_member
-from customers.models import Area, Customer, CustomerPhone, Service
+from customers.models import Area, Customer, CustomerPhone, Service, Subscription
 from customers.phones import phone_candidates
-from customers.selectors import services_at
+from customers.selectors import delivered_at, services_at
 from tickets.extensions import extensions
 from tickets.models import InboundMessage, SavedView, Ticket, TicketEvent
 
@@ -190,7 +190,15 @@ def service_unavailable_in_area(ticket: Ticket) -> bool:
     unknown)."""
     if ticket.service_id is None or ticket.area_id is None:
         return False
-    return not services_at(ticket.area).filter(pk=ticket.service_id).exists()
+    return not delivered_at(service_id=ticket.service_id, area=ticket.area)
+
+
+def subscription_not_delivered(subscription: Subscription | None) -> bool:
+    """The customer's subscription is for a service we do not deliver where it is (story 5: 4G sold
+    for a summer house on an island without 4G). One query; False without a subscription."""
+    if subscription is None:
+        return False
+    return not delivered_at(service_id=subscription.service_id, area=subscription.area)
 
 
 def customer_tickets(customer: Customer) -> QuerySet[Ticket]:

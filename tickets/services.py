@@ -617,11 +617,20 @@ def ticket_open(
 
 @transaction.atomic
 def ticket_comment(
-    *, ticket: Ticket, actor, body: str, public: bool, data: dict | None = None
+    *,
+    ticket: Ticket,
+    actor,
+    body: str,
+    public: bool,
+    data: dict | None = None,
+    uploads: list[attachments.Upload] | None = None,
 ) -> TicketEvent:
-    """Add a reply (public) or an internal note. A staff reply to a new ticket opens it; a customer's
-    message to a ticket waiting for them, resolved or closed, re-opens it (back in the queue). Sends ``ticket_commented`` (a
-    public staff reply is e-mailed to the customer by the notifications app)."""
+    """Add a reply (public) or an internal note, with files (``uploads``) kept on the entry: the ones
+    that pass ``attachments.check_all``; callers refuse the others first (``attachments.read_uploads``).
+    A customer sees a public entry's files; a note's stay with staff (``attachment_download``).
+    A staff reply to a new ticket opens it; a customer's message to a ticket waiting for them,
+    resolved or closed, re-opens it (back in the queue). Sends ``ticket_commented`` once the files
+    are stored (a public staff reply is e-mailed to the customer by the notifications app)."""
     body = body.strip()
     if not body:
         raise DomainError(_("Write something first."), field="body")
@@ -635,6 +644,8 @@ def ticket_comment(
     event = timeline_record(
         ticket=ticket, kind=kind, actor=actor, public=public, body=body, at=now, data=data
     )
+    if uploads:
+        attachments_add(ticket=ticket, event=event, uploads=uploads, actor=actor)
     new_status = None
     if by_staff and public and ticket.status == Ticket.Status.NEW:
         new_status = Ticket.Status.OPEN

@@ -27,6 +27,7 @@ urlpatterns = [
     path("desk/mail/quarantine/<int:pk>/reimport/", views.mail_reimport, name="mail_reimport"),
     path("desk/mail/quarantine/<int:pk>/open/", views.mail_open_as_ticket, name="mail_open_as_ticket"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("attachments/<int:pk>/preview/", views.attachment_preview, name="attachment_preview"),
     path("contact/", views.contact, name="contact"),
     path("contact/sent/", views.contact_sent, name="contact_sent"),
     path("contact/confirm/<str:token>/", views.contact_confirm, name="contact_confirm"),

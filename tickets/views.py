@@ -6,11 +6,13 @@ import functools
 from contextlib import contextmanager
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -33,8 +35,8 @@ from core.roles import (
     role_required,
 )
 from customers.models import Customer
+from tickets import attachments, macros, selectors, services
 from tickets import contact as contact_service
-from tickets import macros, selectors, services
 from tickets.extensions import extensions
 from tickets.forms import (
     CommentForm,
@@ -321,17 +323,27 @@ def once_per_plain_form(view):
 @once_per_plain_form
 def ticket_comment(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.get_ticket_for(request.user, reference)
-    form = CommentForm(request.POST)
+    form = CommentForm(request.POST, request.FILES)
     if not form.is_valid():
         # In place, the typed text stays in the box with the error beside it.
+        refused = form.errors.get("attachments")
         return _done(
             request,
             ticket,
-            _("The message was empty or too long; nothing was sent."),
+            " ".join(refused) + " " + _("Nothing was sent.")
+            if refused
+            else _("The message was empty or too long; nothing was sent."),
             error=True,
             comment_form=form,
         )
-    services.ticket_comment(ticket=ticket, actor=request.user, **form.cleaned_data)
+    data = form.cleaned_data
+    services.ticket_comment(
+        ticket=ticket,
+        actor=request.user,
+        body=data["body"],
+        public=data["public"],
+        uploads=data["attachments"],
+    )
     return _done(
         request,
         ticket,
@@ -519,7 +531,9 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
             _("Thank you — we got your message. Your reference is %(ref)s.") % {"ref": ticket.reference},
         )
         return redirect("tickets:my_ticket", reference=ticket.reference)
-    return render(request, "tickets/new_ticket.html", {"form": form})
+    # A form shown again (an error, or the browser's back button) says it again without htmx.
+    known = _known_context(customer, str(form["subscription"].value() or ""))
+    return render(request, "tickets/new_ticket.html", {"form": form, **known})
 
 
 @require_GET
@@ -548,13 +562,13 @@ def my_ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
     form = CustomerReplyForm(request.POST, request.FILES)
     if form.is_valid():
         was_closed = ticket.status in (Ticket.Status.CLOSED, Ticket.Status.RESOLVED)
-        with transaction.atomic():
-            event = services.ticket_comment(
-                ticket=ticket, actor=request.user, body=form.cleaned_data["body"], public=True
-            )
-            services.attachments_add(
-                ticket=ticket, event=event, uploads=form.cleaned_data["attachments"], actor=request.user
-            )
+        services.ticket_comment(
+            ticket=ticket,
+            actor=request.user,
+            body=form.cleaned_data["body"],
+            public=True,
+            uploads=form.cleaned_data["attachments"],
+        )
         if was_closed and not ticket.merged_into_id:
             messages.success(request, _("Thanks — your ticket is open again and we will answer."))
         else:
@@ -578,21 +592,33 @@ def my_ticket_close(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect("tickets:my_ticket", reference=ticket.reference)
 
 
+def _known_context(customer: Customer, value: str) -> dict:
+    """What the contact form says about the chosen subscription (``value``, its id as posted): the
+    higher apps' panels ("we already know") and whether we deliver its service where it is. Not the
+    customer's own, or none: nothing."""
+    subscription = None
+    if value.isascii() and value.isdigit() and len(value) < 10:
+        subscription = (
+            customer.subscriptions.filter(active=True, pk=int(value))
+            .select_related("area", "customer", "service")
+            .first()
+        )
+    return {
+        "subscription": subscription,
+        "not_delivered": selectors.subscription_not_delivered(subscription),
+    }
+
+
 @require_GET
 @role_required(CUSTOMER)
 def new_ticket_known(request: HttpRequest) -> HttpResponse:
     """htmx fragment for the contact form: what we already know about the chosen subscription (panels
-    in slot ``new-ticket-subscription``, obj = the subscription). Not the customer's own: nothing."""
+    in slot ``new-ticket-subscription``, obj = the subscription), and a warning when its service is
+    not one we deliver in its area (the customer may still write)."""
     customer = selectors.customer_for(request.user)
-    value = request.GET.get("subscription", "")
-    subscription = None
-    if value.isascii() and value.isdigit():
-        subscription = (
-            customer.subscriptions.filter(active=True, pk=int(value))
-            .select_related("area", "customer")
-            .first()
-        )
-    return render(request, "tickets/_known_problems.html", {"subscription": subscription})
+    return render(
+        request, "tickets/_known_problems.html", _known_context(customer, request.GET.get("subscription", ""))
+    )
 
 
 # --- e-mail intake -----------------------------------------------------------------------------
@@ -638,28 +664,70 @@ def mail_open_as_ticket(request: HttpRequest, pk: int) -> HttpResponse:
     return _back_to(ticket)
 
 
-@require_GET
-@role_required(*STAFF_ROLES, CUSTOMER)
-def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """A ticket's file, for staff (who see every ticket) and for the ticket's own customer when it
-    came with an entry they can see; 404 for anyone else, so its existence is not told. Always a
-    download, with the sniffed type and nosniff: a file is never rendered as a page of this site."""
+def _attachment_for(request: HttpRequest, pk: int) -> Attachment:
+    """The attachment, if the asker may have it: staff (who see every ticket), or the ticket's own
+    customer when it came with an entry they can see. 404 for anyone else, so its existence is not
+    told. THE access rule for a file: the download and the preview both ask here."""
     attachment = get_object_or_404(Attachment.objects.select_related("ticket__customer", "event"), pk=pk)
     if not is_staff_member(request.user):
         event = attachment.event
         if attachment.ticket.customer.user_id != request.user.pk or (event is not None and not event.public):
             raise Http404
+    return attachment
+
+
+def _file_headers(response: HttpResponse) -> HttpResponse:
+    """A file is never a page of this site: its type is the one we say (nosniff), it may run
+    nothing and load nothing (sandbox, default-src 'none'), and no shared cache keeps it."""
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@role_required(*STAFF_ROLES, CUSTOMER)
+def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """A ticket's file, always as a download, with the sniffed type: never rendered as a page."""
+    attachment = _attachment_for(request, pk)
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
+    return _file_headers(
+        FileResponse(
+            handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
+        )
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response["Cache-Control"] = "private, no-store"
-    return response
+
+
+@require_GET
+@role_required(*STAFF_ROLES, CUSTOMER)
+def attachment_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """An image attachment to show inline (the timeline's thumbnail, opened full size on a click):
+    for the same people as the download, only when its bytes are PNG, JPEG, GIF or WebP (never SVG),
+    and never the sender's bytes — a copy Pillow re-encoded (``attachments.preview``), kept in the
+    cache since a file never changes. 404 for anything else."""
+    attachment = _attachment_for(request, pk)
+    if not attachments.previewable(attachment.content_type):
+        raise Http404
+    key = f"attachment-preview:{attachment.pk}"
+    found = cache.get(key)
+    if found is None:
+        try:
+            with attachment.file.open("rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            raise Http404 from None
+        found = attachments.preview(data, attachment.content_type) or (b"", "")
+        cache.set(key, found, timeout=24 * 3600)
+    image, content_type = found
+    if not image:  # not decodable as what it was sniffed as: offered as a download only
+        raise Http404
+    response = HttpResponse(image, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(False, attachment.filename)
+    return _file_headers(response)
 
 
 @require_POST
@@ -724,5 +792,10 @@ def contact_confirm(request: HttpRequest, token: str) -> HttpResponse:
         ticket = contact_service.contact_confirm(token=token)
         if ticket is None:
             return render(request, "tickets/contact_done.html", {"invalid": True}, status=404)
-        return render(request, "tickets/contact_done.html", {"ticket": ticket})
+        # Signed out, we learn where the customer is only now: the same warning as the signed-in form.
+        return render(
+            request,
+            "tickets/contact_done.html",
+            {"ticket": ticket, "not_delivered": selectors.service_unavailable_in_area(ticket)},
+        )
     return render(request, "tickets/contact_done.html", {"confirm": True, "token": token})

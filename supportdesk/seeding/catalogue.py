@@ -86,6 +86,21 @@ EQUIPMENT: list[tuple[str, str, str, str]] = [
     ("grandstream-ht802", "Grandstream", "HT802 ATA", "1.0.43.11"),
 ]
 KNOWN_DEFECT_EQUIPMENT = "zyxel-vmg3625"
+# What customers call the boxes, per language (``EquipmentModel.names``): the kind of box in their
+# words; vendor and model stay as printed on it.
+EQUIPMENT_NAMES: dict[str, dict[str, str]] = {
+    "zyxel-vmg8825": {"sv": "ZyXEL VMG8825-T50 router", "fi": "ZyXEL VMG8825-T50 -reititin", "en": "ZyXEL VMG8825-T50 router"},
+    "zyxel-vmg3625": {"sv": "ZyXEL VMG3625-T20A router", "fi": "ZyXEL VMG3625-T20A -reititin", "en": "ZyXEL VMG3625-T20A router"},
+    "zyxel-nr7101": {"sv": "ZyXEL NR7101 5G-router", "fi": "ZyXEL NR7101 5G-reititin", "en": "ZyXEL NR7101 5G router"},
+    "huawei-hg8245h": {"sv": "Huawei EchoLife HG8245H fiberbox", "fi": "Huawei EchoLife HG8245H -kuitupääte", "en": "Huawei EchoLife HG8245H fibre box"},
+    "huawei-b535": {"sv": "Huawei B535-232 4G-router", "fi": "Huawei B535-232 4G-reititin", "en": "Huawei B535-232 4G router"},
+    "technicolor-tg789": {"sv": "Technicolor TG789vac v2 DSL-modem", "fi": "Technicolor TG789vac v2 -DSL-modeemi", "en": "Technicolor TG789vac v2 DSL modem"},
+    "nokia-g240w": {"sv": "Nokia G-240W-F fiberbox", "fi": "Nokia G-240W-F -kuitupääte", "en": "Nokia G-240W-F fibre box"},
+    "nokia-fastmile-5g": {"sv": "Nokia FastMile 5G Gateway 3", "fi": "Nokia FastMile 5G Gateway 3 -reititin", "en": "Nokia FastMile 5G Gateway 3"},
+    "iopsys-eg400": {"sv": "Inteno/Iopsys EG400 router", "fi": "Inteno/Iopsys EG400 -reititin", "en": "Inteno/Iopsys EG400 router"},
+    "amino-kamai7": {"sv": "Amino Kamai 7 tv-box", "fi": "Amino Kamai 7 -digiboksi", "en": "Amino Kamai 7 set-top box"},
+    "grandstream-ht802": {"sv": "Grandstream HT802 telefonadapter", "fi": "Grandstream HT802 -puhelinadapteri", "en": "Grandstream HT802 phone adapter"},
+}  # fmt: skip
 
 # Which equipment a subscription of each service gets, with weights.
 EQUIPMENT_FOR_SERVICE: dict[str, list[tuple[str | None, int]]] = {
@@ -385,8 +400,12 @@ def ensure_catalogue() -> Catalogue:
     equipment = {}
     for code, vendor, model, firmware in EQUIPMENT:
         equipment[code], _ = EquipmentModel.objects.get_or_create(
-            code=code, defaults={"vendor": vendor, "model": model, "firmware": firmware}
+            code=code,
+            defaults={"vendor": vendor, "model": model, "firmware": firmware, "names": EQUIPMENT_NAMES[code]},
         )
+        if not equipment[code].names:  # seeded before names existed
+            equipment[code].names = EQUIPMENT_NAMES[code]
+            equipment[code].save(update_fields=["names"])
     areas: dict[str, Area] = {}
     leaves = []
     for country_code, (country_name, regions) in COUNTRIES.items():

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from django.conf import settings as django_settings
 
-from tests.conftest import CHROMIUM
+from tests.conftest import CHROMIUM, REQUIRE_SERVICES, ROOT
 from tests.factories import login_session
 from tests.incidents.conftest import catalogue, ticket_in  # noqa: F401 - fixtures for the dashboard chart
+from tests.notifications.conftest import smtp  # noqa: F401 - the local SMTP server, for the customer story
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -36,6 +37,20 @@ def chromium(monkeypatch):
         from django.db import connections
 
         connections.close_all()
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def axe_source() -> str:
+    """axe-core's script (from npm: ``npm ci`` installs the version package.json pins), for the
+    customer pages' accessibility checks (``test_customer_pages_phone.check``)."""
+    if not AXE.exists():
+        if REQUIRE_SERVICES:
+            pytest.fail(f"axe-core is missing at {AXE}: run `npm ci` in the project root")
+        pytest.skip(f"axe-core is missing at {AXE} (npm ci)")
+    return AXE.read_text()
 
 
 def session_cookie(user, base_url: str) -> dict:

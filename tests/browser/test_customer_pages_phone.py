@@ -17,22 +17,11 @@ from playwright.sync_api import expect
 from customers.models import Area
 from tests import factories
 from tests.browser.conftest import session_cookie
-from tests.conftest import REQUIRE_SERVICES, ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def axe_source() -> str:
-    if not AXE.exists():
-        if REQUIRE_SERVICES:
-            pytest.fail(f"axe-core is missing at {AXE}: run `npm ci` in the project root")
-        pytest.skip(f"axe-core is missing at {AXE} (npm ci)")
-    return AXE.read_text()
 
 
 @pytest.fixture
