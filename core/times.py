@@ -68,9 +68,11 @@ def format_when(
     zone: ZoneInfo | None = None,
     language: str | None = None,
     now: datetime | None = None,
+    name_zone: bool = True,
 ) -> str:
     """``28 Nov 16:02 CET`` (en), ``28 nov 16:02 CET`` (sv), ``28.11. klo 16.02 EET`` (fi): in ``zone``
-    (default: the active one), the year only when it is not this year's, the zone's abbreviation last.
+    (default: the active one), the year only when it is not this year's, the zone's abbreviation last
+    (unless ``name_zone`` is false: the caller names it another way).
     Plain string formatting, no ``dateformat`` (a queue page formats a hundred of these)."""
     if value is None:
         return ""
@@ -87,7 +89,7 @@ def format_when(
         date = f"{local.day} {_month(local.month, language)}" + (f" {local.year}" if with_year else "")
         clock = f"{local.hour:02d}:{local.minute:02d}"
     text = date if style == "date" else clock if style == "time" else f"{date} {clock}"
-    return f"{text} {local.tzname()}"
+    return f"{text} {local.tzname()}" if name_zone else text
 
 
 _MONTHS: dict[tuple[str, int], str] = {}

@@ -17,10 +17,11 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils import dateformat, translation
+from django.utils import translation
 from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 
+from core.times import format_when
 from customers.models import SignInLink
 from customers.signin import sign_in_token
 from incidents import subscriptions
@@ -82,8 +83,8 @@ def local_time(value: datetime | str | None, language: str) -> dict | None:
         return None
     zone = ZoneInfo(ZONE_FOR_LANGUAGE.get(language, settings.TIME_ZONE))
     local = value.astimezone(zone)
-    # dateformat, not the |date filter: the filter would convert back to the site's time zone.
-    text = dateformat.format(local, "j F H:i")
+    # The template names the zone (abbreviation and name), so the text leaves it out.
+    text = format_when(local, zone=zone, language=language, name_zone=False)
     return {"at": local, "text": text, "abbreviation": local.tzname(), "zone": zone.key}
 
 

@@ -27,7 +27,8 @@ def _signed_in(client, customer):
 
 
 @pytest.mark.parametrize(
-    "language,clock,zone", [("sv", "14:30 CET", "Europe/Stockholm"), ("fi", "15:30 EET", "Europe/Helsinki")]
+    "language,clock,zone",
+    [("sv", "14:30 CET", "Europe/Stockholm"), ("fi", "klo 15.30 EET", "Europe/Helsinki")],
 )
 def test_my_tickets_opens_with_the_outage_covering_the_customers_subscription(
     client, catalogue, ops, language, clock, zone

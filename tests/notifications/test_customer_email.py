@@ -125,7 +125,8 @@ def test_an_outage_tells_every_affected_customer_once_in_their_language_and_time
     assert "Hello Ann <O'Neil> & Co," in en_text and "Hello Ann &lt;O&#x27;Neil&gt; &amp; Co," in en_html
     assert "Fiber nere i <Stockholm>" in sv_text and "Fiber nere i &lt;Stockholm&gt;" in sv_html
     assert "14:30 CET (Europe/Stockholm" in sv_text
-    assert "15:30 EET" in fi_text and "Europe/Helsinki" in fi_text
+    # Finnish as Finns write it: day.month. and "klo" with a dot in the time.
+    assert "klo 15.30 EET" in fi_text and "Europe/Helsinki" in fi_text
     assert "Hei Päivi Ääkkönen," in fi_text
     assert "on our side" in en_text and "14:30 CET" in en_text
     assert "1. Use mobile data" in en_text
