@@ -77,6 +77,11 @@ test-embedded: $(STAMP) ## Tests marked `core` on the embedded default (SQLite, 
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_TASK_ALWAYS_EAGER \
 		$(BIN)/pytest -m '$(EMBEDDED_MARKERS)' $(PYTEST_ARGS)
 
+# The scale-out shape on loopback (tests/scale/): Debian's HAProxy in front of several web processes,
+# and whatever else is marked `scale`. They are part of test-services (and so of CI) as well.
+test-scale: $(STAMP) ## Tests marked `scale`: the scale-out shape on loopback (needs haproxy, PostgreSQL, Redis)
+	DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' $(BIN)/pytest -m scale $(PYTEST_ARGS)
+
 lint: $(STAMP) ## ruff check + ruff format --check + the app layers (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
