@@ -1,4 +1,5 @@
-# Supportdesk image: one image for web (daphne), worker and beat (celery). See docker-compose.yml.
+# Supportdesk image: one image for web (daphne; in the `scale` profile gunicorn for HTTP and daphne for
+# /ws/), worker and beat (celery). See docker-compose.yml.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

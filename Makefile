@@ -67,8 +67,9 @@ test-services: $(STAMP) node_modules/.installed ## Full suite against PostgreSQL
 	DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' $(BIN)/pytest $(PYTEST_ARGS)
 
 # The scale-out shape on loopback (tests/scale): a streaming replica of the machine's PostgreSQL built
-# with Debian's PostgreSQL 15 binaries, two Redis servers as Channels shards, web processes and workers.
-test-scale: $(STAMP) ## Tests marked `scale`: real replica, Redis shards, several processes (TEST_DATABASE_URL, TEST_REDIS_URL)
+# with Debian's PostgreSQL 15 binaries, two Redis servers as Channels shards, Debian's HAProxy in front
+# of several web processes (tests/scale/web.py), workers.
+test-scale: $(STAMP) ## Tests marked `scale`: real replica, Redis shards, HAProxy and several web processes (TEST_DATABASE_URL, TEST_REDIS_URL)
 	DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' $(BIN)/pytest -m scale tests/scale $(PYTEST_ARGS)
 
 # No services here by design: only `core` tests run, and in CI tests/conftest.py fails the run if

@@ -19,8 +19,16 @@ Scenarios
            p50/p99, their ratio to the push figures (all live declarations pooled) and the HTTP
            request rate polling puts on the server.
 
+  scale    (--balancer) the scale-out shape: clients connect through HAProxy (deploy/haproxy/haproxy.cfg,
+           started by tests/scale/web.py) to --servers daphne processes, while wrk drives mixed agent
+           HTTP (bench/load_agents.py's pages) through the same balancer to --http-servers gunicorn
+           processes (--http-load seconds); --single-baseline then puts every client on one daphne
+           process, no balancer, and prints the ratio.
+
 Run:  .venv/bin/python bench/bench_alerts_ws.py [--clients 500] [--servers 2] [--skip-restart]
                                                 [--poll-interval 5]
+      .venv/bin/python bench/bench_alerts_ws.py --clients 2000 --servers 3 --balancer --http-servers 1 \
+          --http-load 40 --skip-restart --skip-baseline --single-baseline --ramp 20
 Env:  BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/supportdesk_bench_alerts),
       BENCH_REDIS_URL (default redis://127.0.0.1:6379/5).
 """
@@ -61,8 +69,13 @@ os.environ.update(
 # every websocket handshake opens a new PostgreSQL connection.
 os.environ.setdefault("CONN_MAX_AGE", "60")
 # --layer-fix: measure the channel-layer settings proposed in bench/alerts_ws_settings.py.
+# --pubsub: channels_redis's pub/sub layer instead (bench/alerts_ws_pubsub_settings.py).
 os.environ["DJANGO_SETTINGS_MODULE"] = (
-    "bench.alerts_ws_settings" if "--layer-fix" in sys.argv else "supportdesk.settings"
+    "bench.alerts_ws_settings"
+    if "--layer-fix" in sys.argv
+    else "bench.alerts_ws_pubsub_settings"
+    if "--pubsub" in sys.argv
+    else "supportdesk.settings"
 )
 sys.path.insert(0, str(ROOT))
 
@@ -468,6 +481,84 @@ def redis_restart_around(action) -> float:
     return result, time.monotonic() - down
 
 
+async def connect_clients(clients: list[Client], ramp: float) -> list[asyncio.Task]:
+    t = time.monotonic()
+    tasks = []
+    for c in clients:  # agents arrive over a few seconds, not in one instant
+        tasks.append(asyncio.create_task(c.run()))
+        await asyncio.sleep(ramp / len(clients))
+    deadline = time.monotonic() + CONNECT_TIMEOUT
+    while time.monotonic() < deadline and not all(c.caught_up.is_set() for c in clients):
+        await asyncio.sleep(0.1)
+    ready = sum(c.caught_up.is_set() for c in clients)
+    print(f"{ready} of {len(clients)} clients connected and caught up in {time.monotonic() - t:.1f} s")
+    if ready < len(clients):
+        await close_clients(clients, tasks)
+        raise NotConnected(f"{len(clients) - ready} clients not caught up after {CONNECT_TIMEOUT} s")
+    return tasks
+
+
+CONNECT_TIMEOUT = 300  # seconds for every client to connect and catch up
+
+
+class NotConnected(Exception):
+    pass
+
+
+async def close_clients(clients: list[Client], tasks: list[asyncio.Task]) -> None:
+    for c in clients:
+        c.closing = True
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def live_runs(args, clients: list[Client], label: str = "live") -> list[float]:
+    """``args.runs`` declarations; returns every arrival delay (seconds) pooled."""
+    from asgiref.sync import sync_to_async
+
+    arrivals = []
+    for run in range(args.runs):
+        alert_id, started = await sync_to_async(declare)(f"Bench outage {label} {run}")
+        await wait_all(clients, alert_id, 30)
+        arrivals += [c.arrivals[alert_id] - started for c in clients if alert_id in c.arrivals]
+        pushed = await sync_to_async(push_delay_ms)(alert_id)
+        report(f"{label} #{run + 1}", clients, alert_id, started, pushed)
+        await asyncio.sleep(0.5)
+    return arrivals
+
+
+def start_http_load(url: str, seconds: int, connections: int) -> tuple[subprocess.Popen, str]:
+    """bench/load_agents.py's mixed agent traffic with ``wrk``, in the background, at ``url``."""
+    import tempfile
+
+    from load_agents import LUA, agent_paths
+
+    paths, cookie = agent_paths()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA % {"paths": "{" + ",".join(json.dumps(p) for p in paths) + "}", "cookie": cookie})
+    proc = subprocess.Popen(
+        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s", "-s", script.name, url],
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    return proc, f"{connections} agents' mixed HTTP for {seconds} s over {len(paths)} URLs"
+
+
+def finish_http_load(proc: subprocess.Popen, what: str) -> dict:
+    import re
+
+    out, _ = proc.communicate()
+    figures = json.loads(re.search(r"JSON(\{.*\})", out).group(1))
+    errors = figures["non2xx"] + figures["socket"]
+    rate = figures["requests"] / (figures["duration_us"] / 1e6)
+    print(
+        f"HTTP through the balancer meanwhile ({what}): {figures['requests']:,} requests, {rate:.1f}/s; "
+        f"p50 {figures['p50'] / 1000:.0f} ms, p99 {figures['p99'] / 1000:.0f} ms; errors {errors} "
+        f"(non-2xx/3xx {figures['non2xx']}, socket {figures['socket']})"
+    )
+    return figures
+
+
 async def main(args) -> None:
     ensure_database()
     import django
@@ -475,40 +566,57 @@ async def main(args) -> None:
     django.setup()
     from asgiref.sync import sync_to_async
 
+    if args.http_load:  # the agent's pages need the demo desk (idempotent: loads nothing twice)
+        from django.core.management import call_command
+
+        await sync_to_async(call_command)("seed_demo", customers=500, verbosity=0)
     keys = await sync_to_async(make_agents)(args.clients)
     print(f"resolved {await sync_to_async(resolve_leftover_incidents)()} incidents left by earlier runs")
-    ports = [free_port() for _ in range(args.servers)]
-    servers = [start_daphne(p) for p in ports]
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    tier = None
+    if args.balancer:
+        # The scale-out shape (tests/scale/web.py): HAProxy running deploy/haproxy/haproxy.cfg in
+        # front of --servers daphne processes for /ws/ and --http-servers gunicorn ones for HTTP.
+        from tests.scale.web import WebTier
+
+        tier = WebTier(http=args.http_servers, ws=args.servers, env=dict(os.environ))
+        ports, servers = [], []
+        print(f"HAProxy on {tier.url}: {args.servers} daphne (/ws/), {args.http_servers} gunicorn (HTTP)")
+    else:
+        ports = [free_port() for _ in range(args.servers)]
+        servers = [start_daphne(p) for p in ports]
     worker = start(
         [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", "-l", "ERROR", "-c", "2"]
         + ["--without-gossip", "--without-mingle", "-n", f"bench-{os.getpid()}@%h"]
     )
     results = []
     try:
-        for port, proc in zip(ports, servers, strict=True):
-            wait_listening(port, proc)
-        clients = [
-            Client(f"ws://127.0.0.1:{port}/ws/alerts/", f"http://127.0.0.1:{port}", key)
-            for key, port in zip(keys, [ports[i % len(ports)] for i in range(len(keys))], strict=True)
-        ]
-        t = time.monotonic()
-        tasks = []
-        for c in clients:  # agents arrive over a second or two, not in one instant
-            tasks.append(asyncio.create_task(c.run()))
-            await asyncio.sleep(args.ramp / len(clients))
-        await asyncio.wait_for(asyncio.gather(*(c.caught_up.wait() for c in clients)), 180)
-        print(f"{len(clients)} clients connected and caught up in {time.monotonic() - t:.1f} s")
+        if tier is not None:
+            targets = [(f"{tier.ws_url}/ws/alerts/", tier.url)] * len(keys)
+        else:
+            for port, proc in zip(ports, servers, strict=True):
+                wait_listening(port, proc)
+            targets = [
+                (f"ws://127.0.0.1:{port}/ws/alerts/", f"http://127.0.0.1:{port}")
+                for port in (ports[i % len(ports)] for i in range(len(keys)))
+            ]
+        clients = [Client(url, origin, key) for (url, origin), key in zip(targets, keys, strict=True)]
+        tasks = await connect_clients(clients, args.ramp)
+        if tier is not None:
+            rows = tier.balancer.servers()
+            spread = {p.name: int(rows[("ws", p.name)]["scur"]) for p in tier.ws}
+            print(f"sockets per daphne process (HAProxy leastconn): {spread}")
         await asyncio.sleep(args.idle)
         print(f"reconnects while idle for {args.idle:.0f} s: {sum(c.reconnects for c in clients)}")
 
-        push_arrivals = []
-        for run in range(args.runs):
-            alert_id, started = await sync_to_async(declare)(f"Bench outage {run}")
-            await wait_all(clients, alert_id, 30)
-            push_arrivals += [c.arrivals[alert_id] - started for c in clients if alert_id in c.arrivals]
-            pushed = await sync_to_async(push_delay_ms)(alert_id)
-            results.append(report(f"live #{run + 1}", clients, alert_id, started, pushed))
-            await asyncio.sleep(0.5)
+        http_load = None
+        if args.http_load:
+            if tier is None:
+                raise SystemExit("--http-load needs --balancer")
+            http_load = await sync_to_async(start_http_load)(tier.url, args.http_load, args.http_connections)
+        push_arrivals = await live_runs(args, clients)
+        if http_load is not None:
+            results.append(await sync_to_async(finish_http_load)(*http_load))
 
         if not args.skip_restart:
             (alert_id, started), down = await sync_to_async(redis_restart_around)(
@@ -517,17 +625,37 @@ async def main(args) -> None:
             print(f"Redis was down for {down:.2f} s; the declaration committed meanwhile")
             await wait_all(clients, alert_id, 60)
             results.append(report("redis restart", clients, alert_id, started))
-        for c in clients:
-            c.closing = True
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await close_clients(clients, tasks)
+
+        push = {"runs": args.runs, "received": len(push_arrivals)}
+        if push_arrivals:
+            push.update({k: v * 1000 for k, v in percentiles(push_arrivals).items()})
+            print(f"push, live declarations pooled: p50 {push['p50']:.0f} ms, p99 {push['p99']:.0f} ms")
+
+        if args.single_baseline:
+            # The naive shape: every agent on one daphne process, no balancer; same clients, same worker.
+            port = free_port()
+            single = start_daphne(port)
+            servers.append(single)
+            wait_listening(port, single)
+            clients = [
+                Client(f"ws://127.0.0.1:{port}/ws/alerts/", f"http://127.0.0.1:{port}", key) for key in keys
+            ]
+            try:
+                tasks = await connect_clients(clients, args.ramp)
+            except NotConnected as exc:
+                print(f"one daphne process: {exc}; no declaration timed")
+            else:
+                base_arrivals = await live_runs(args, clients, label="one process")
+                await close_clients(clients, tasks)
+                base = {k: v * 1000 for k, v in percentiles(base_arrivals).items()}
+                print(
+                    f"one daphne process, pooled: p50 {base['p50']:.0f} ms, p99 {base['p99']:.0f} ms; "
+                    f"ratio one process / {'balanced' if tier else 'spread'}: "
+                    f"p50 {base['p50'] / push['p50']:.1f}x, p99 {base['p99'] / push['p99']:.1f}x"
+                )
 
         if not args.skip_baseline:
-            push = {"runs": args.runs, "received": len(push_arrivals)}
-            if push_arrivals:
-                push.update({k: v * 1000 for k, v in percentiles(push_arrivals).items()})
-                print(f"push, live declarations pooled: p50 {push['p50']:.0f} ms, p99 {push['p99']:.0f} ms")
             # Fresh daphne processes, as many, same settings, except CONN_MAX_AGE: Django's ASGI
             # handler runs each HTTP request's sync code in a thread of its own, so a persistent
             # connection is left behind per request (at 100 req/s PostgreSQL ran out of
@@ -542,9 +670,12 @@ async def main(args) -> None:
                 f"polling servers: {len(servers)} fresh daphne processes, CONN_MAX_AGE={args.poll_conn_max_age}"
             )
             results.append(await polling_baseline(args, keys, ports, push))
+        print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         for proc in [*servers, worker]:
             stop(proc)
+        if tier is not None:
+            tier.stop()
 
 
 if __name__ == "__main__":
@@ -566,6 +697,25 @@ if __name__ == "__main__":
     )
     parser.add_argument("--skip-baseline", action="store_true", help="do not run the polling baseline")
     parser.add_argument("--layer-fix", action="store_true", help="use bench/alerts_ws_settings.py")
+    parser.add_argument("--pubsub", action="store_true", help="use bench/alerts_ws_pubsub_settings.py")
+    parser.add_argument(
+        "--balancer",
+        action="store_true",
+        help="clients connect through HAProxy (deploy/haproxy/haproxy.cfg) in front of the --servers daphne processes",
+    )
+    parser.add_argument("--http-servers", type=int, default=1, help="gunicorn processes behind --balancer")
+    parser.add_argument(
+        "--http-load",
+        type=int,
+        default=0,
+        help="seconds of mixed agent HTTP (wrk) through --balancer during the declarations",
+    )
+    parser.add_argument("--http-connections", type=int, default=8, help="wrk connections for --http-load")
+    parser.add_argument(
+        "--single-baseline",
+        action="store_true",
+        help="then the same clients on one daphne process, no balancer: the naive baseline for --balancer",
+    )
     # Killed (e.g. by `timeout`): leave through main's finally, which stops daphne and the worker;
     # they run in sessions of their own and would outlive the bench otherwise.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -1,7 +1,8 @@
 """Shared fixtures: named personas, service guards, a live Celery worker and a daphne server.
 
 Services: tests marked ``postgres``, ``redis`` or ``worker`` need the real thing, ``browser``
-tests need Chromium (and Playwright), ``imap`` tests Dovecot (started here, on loopback). Locally they skip, saying what is missing; in CI (``CI`` or
+tests need Chromium (and Playwright), ``imap`` tests Dovecot (started here, on loopback), ``haproxy`` tests
+Debian's haproxy (started by tests/scale/web.py). Locally they skip, saying what is missing; in CI (``CI`` or
 ``SUPPORTDESK_REQUIRE_SERVICES`` set) a missing one is an error, so a green run always means they ran.
 """
 
@@ -17,6 +18,7 @@ from django.contrib.auth.models import Group, User
 
 from core import roles
 from tests import factories, processes
+from tests.scale.web import haproxy_binary
 
 ROOT = processes.ROOT
 # Debian's Chromium, which CI installs (.ci/run); SUPPORTDESK_CHROMIUM points elsewhere.
@@ -64,6 +66,8 @@ def pytest_collection_modifyitems(config, items):
         missing["alertmanager"] = "Debian's prometheus-alertmanager is not installed"
     if why := _dovecot_missing():
         missing["imap"] = why
+    if not haproxy_binary():
+        missing["haproxy"] = "Debian's haproxy is not installed (apt-get install haproxy)"
     needed = {m for item in items for m in missing if item.get_closest_marker(m)}
     if needed and REQUIRE_SERVICES:
         raise pytest.UsageError(
