@@ -114,6 +114,9 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# With persistent connections (gunicorn's CONN_MAX_AGE=60, deploy/gunicorn.conf.py) a PostgreSQL
+# restart would fail the first request on each old connection: test a reused one first.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_MAX_AGE"] != 0
 USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if not USING_POSTGRES:
     # SQLite waits for a writer instead of failing at once (the embedded default has one process).
@@ -150,6 +153,7 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
     DATABASES["replica"].update(
         CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"],
+        CONN_HEALTH_CHECKS=DATABASES["default"]["CONN_HEALTH_CHECKS"],
         DISABLE_SERVER_SIDE_CURSORS=DISABLE_SERVER_SIDE_CURSORS,
         # Tests run against one database: the replica alias reads the test copy of ``default``.
         TEST={"MIRROR": "default"},
