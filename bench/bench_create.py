@@ -101,7 +101,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--servers", type=int, default=1, help="daphne processes sharing one socket (--fd)")
     p.add_argument("--no-worker", action="store_true", help="no Celery worker during the runs")
     p.add_argument("--skip-peer", action="store_true", help="do not run django-helpdesk")
-    p.add_argument("--peer-bench", default=str(ROOT.parent / "shared" / "peer-bench"))
+    p.add_argument("--peer-bench", default=os.environ.get("PEER_BENCH", str(peer_bench_default())))
     p.add_argument("--peer-dir", default=os.environ.get("PEER_DIR", "/tmp/peer"))
     p.add_argument("--peer-tickets", type=int, default=10_000, help="tickets in the peer's database")
     p.add_argument(
@@ -125,6 +125,14 @@ def parse_args() -> argparse.Namespace:
     if not (1 <= a.duration <= 120 and 1 <= a.rounds <= 5 and 1 <= a.conns <= 64 and 1 <= a.servers <= 8):
         sys.exit("bounds: --duration 1..120, --rounds 1..5, --conns 1..64, --servers 1..8")
     return a
+
+
+def peer_bench_default() -> Path:
+    """``../shared/peer-bench`` of the main checkout, also from a worktree one level further down."""
+    for up in (ROOT.parent, ROOT.parent.parent):
+        if (up / "shared" / "peer-bench").is_dir():
+            return up / "shared" / "peer-bench"
+    return ROOT.parent / "shared" / "peer-bench"
 
 
 def free_port() -> int:
@@ -335,9 +343,11 @@ def run_peer(args, round_no: int) -> list[dict]:
     shutil.copytree(args.peer_bench, workdir, dirs_exist_ok=True)
     script = workdir / "peer_helpdesk_bench.sh"
     with tempfile.NamedTemporaryFile("r", suffix=".jsonl", delete=False) as out:
+        ours = ("DJANGO_SETTINGS_MODULE", "PYTHONPATH", "DATABASE_URL", "REDIS_URL", "BENCH_DB")
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k not in ours},  # the peer's project, not ours
             "PEER_DIR": args.peer_dir,
+            "PEER_PROJECT": str(Path(args.peer_dir) / "hdproj"),
             "OUT": out.name,
             "NS": str(args.peer_tickets),
             "STEPS": "create",
