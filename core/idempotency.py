@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpResponseRedirect
 from django.http.request import RawPostDataException
 from django.utils import timezone
@@ -78,25 +78,52 @@ def _replay(row: IdempotencyKey) -> Response:
     return response
 
 
+def _insert_key(*, user, key: str, fingerprint: str, request, now) -> bool:
+    """``INSERT … ON CONFLICT DO NOTHING``: one statement, no savepoint around it (a failed plain
+    INSERT would abort the caller's transaction). True when our row went in. On a key another
+    transaction holds uncommitted, PostgreSQL waits for that transaction as a plain INSERT would:
+    committed, nothing goes in; rolled back, ours does."""
+    fields = [IdempotencyKey._meta.get_field(name) for name in _KEY_COLUMNS]
+    values = [
+        user.pk,
+        key,
+        fingerprint,
+        request.method,
+        request.path[:2000],
+        now,
+        now + timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL),
+    ]
+    ops = connection.ops
+    table = ops.quote_name(IdempotencyKey._meta.db_table)
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    unique = ", ".join(ops.quote_name(IdempotencyKey._meta.get_field(n).column) for n in ("user", "key"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+            f"ON CONFLICT ({unique}) DO NOTHING RETURNING {ops.quote_name('id')}",
+            [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)],
+        )
+        return cursor.fetchone() is not None
+
+
+_KEY_COLUMNS = ("user", "key", "fingerprint", "method", "path", "created_at", "expires_at")
+
+
 def _claim(*, user, key: str, fingerprint: str, request) -> IdempotencyKey | None:
     """Insert the key row, or return the finished row another request stored (None: ours to run).
-    Must run inside the caller's transaction; blocks while another transaction holds the same key."""
+    Must run inside the caller's transaction; blocks while another transaction holds the same key.
+    The usual case (a new key) is one statement; an expired row in the way is deleted and the
+    insert tried again."""
     now = timezone.now()
-    IdempotencyKey.objects.filter(user=user, key=key, expires_at__lte=now).delete()
-    try:
-        with transaction.atomic():
-            IdempotencyKey.objects.create(
-                user=user,
-                key=key,
-                fingerprint=fingerprint,
-                method=request.method,
-                path=request.path[:2000],
-                created_at=now,
-                expires_at=now + timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL),
-            )
-        return None
-    except IntegrityError:
-        return IdempotencyKey.objects.get(user=user, key=key)
+    for _attempt in range(2):
+        if _insert_key(user=user, key=key, fingerprint=fingerprint, request=request, now=now):
+            return None
+        stored = IdempotencyKey.objects.filter(user=user, key=key).first()
+        if stored is not None and stored.expires_at > now:
+            return stored
+        # Expired (or deleted meanwhile by the purge): it no longer counts, as if never used.
+        IdempotencyKey.objects.filter(user=user, key=key, expires_at__lte=now).delete()
+    raise IntegrityError(f"idempotency key {key!r} could not be claimed")  # pragma: no cover
 
 
 def idempotent(method):

@@ -13,9 +13,16 @@ def link_changed_ticket(sender, *, ticket, created: bool, actor=None, **kwargs) 
     """A ticket was opened or changed: link it to the active incidents that explain it, inside the
     ticket's transaction (so the agent sees the link at once and it commits with the ticket)."""
     result = matching.match_ticket(ticket, created=created)
+    # A ticket just opened has its assignee (none) in hand: the alert receiver need not read it
+    # again for each incident linked. A changed one is read there, as for any other link.
+    assignees = {ticket.pk: ticket.assignee_id} if created else None
     for incident in result.linked:
         announce_linked(
-            incident=incident, ticket_ids=[ticket.pk], origin=IncidentTicketLink.Origin.AUTO, actor=actor
+            incident=incident,
+            ticket_ids=[ticket.pk],
+            origin=IncidentTicketLink.Origin.AUTO,
+            actor=actor,
+            assignees=assignees,
         )
 
 

@@ -13,7 +13,9 @@ incident_declared = Signal()
 # Arguments: incident, actor, update (an IncidentUpdate or None), scope_changed (bool).
 incident_updated = Signal()
 # Tickets were linked to an incident.
-# Arguments: incident, ticket_ids (list[int]), origin ("auto" or "agent"), actor.
+# Arguments: incident, ticket_ids (list[int]), origin ("auto" or "agent"), actor; optionally
+# assignees ({ticket id: assignee id or None} for every id, as the sender's transaction has them) when
+# the sender holds the tickets in hand, so receivers need not read them again.
 incident_linked = Signal()
 # An incident was resolved. Arguments: incident, actor.
 incident_resolved = Signal()
@@ -29,11 +31,19 @@ incident_withdrawn = Signal()
 incident_proposed = Signal()
 
 
-def announce_linked(*, incident, ticket_ids: list[int], origin: str, actor) -> None:
-    """Send ``incident_linked`` for these newly linked tickets; nothing when there are none."""
+def announce_linked(
+    *, incident, ticket_ids: list[int], origin: str, actor, assignees: dict[int, int | None] | None = None
+) -> None:
+    """Send ``incident_linked`` for these newly linked tickets; nothing when there are none.
+    ``assignees``: each ticket's assignee id, when the caller has the tickets in hand (see the signal)."""
     if ticket_ids:
         incident_linked.send(
-            sender=type(incident), incident=incident, ticket_ids=list(ticket_ids), origin=origin, actor=actor
+            sender=type(incident),
+            incident=incident,
+            ticket_ids=list(ticket_ids),
+            origin=origin,
+            actor=actor,
+            assignees=assignees,
         )
 
 

@@ -45,12 +45,14 @@ def on_incident_proposed(sender, *, incident: Incident, proposal, **kwargs) -> N
     services.alerts_for_proposal(incident=incident, proposal=proposal)
 
 
-def on_incident_linked(sender, *, incident: Incident, ticket_ids, origin: str, **kwargs) -> None:
+def on_incident_linked(
+    sender, *, incident: Incident, ticket_ids, origin: str, assignees=None, **kwargs
+) -> None:
     services.queue_changed_on_commit(services.ALL_QUEUES)  # the rows' incident marks changed
     # A person linking a ticket already knows; only automatic matches need telling the assignee.
     if origin != IncidentTicketLink.Origin.AUTO:
         return
-    services.alerts_for_matched_tickets(incident=incident, ticket_ids=ticket_ids)
+    services.alerts_for_matched_tickets(incident=incident, ticket_ids=ticket_ids, assignees=assignees)
 
 
 def on_ticket_changed(

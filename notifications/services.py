@@ -103,12 +103,19 @@ def alert_for_incident(*, incident: Incident, kind: str, update=None, reason: st
     return alert
 
 
-def alerts_for_matched_tickets(*, incident: Incident, ticket_ids: Iterable[int]) -> list[Alert]:
+def alerts_for_matched_tickets(
+    *, incident: Incident, ticket_ids: Iterable[int], assignees: dict[int, int | None] | None = None
+) -> list[Alert]:
     """One ``ticket-matched`` alert per linked ticket that has an assignee, addressed to the assignee.
 
     Set-based: one query for the assignees, one bulk insert, one on-commit push for the batch.
+    ``assignees`` ({ticket id: assignee id or None}, as the caller's transaction has them): no query
+    for the assignees, and none at all when no ticket has one (a ticket just opened).
     """
     ticket_ids = list(ticket_ids)
+    if assignees is not None and all(pk in assignees for pk in ticket_ids):
+        rows = sorted((pk, assignees[pk]) for pk in set(ticket_ids) if assignees[pk] is not None)
+        return _matched_alerts(incident=incident, rows=rows)
     if len(ticket_ids) > LARGE_MATCH:
         # A declaration linking 100,000 tickets: a 100,000-id IN list costs about a second to send
         # and plan, while few of them have an assignee. Ask the other way round: assigned tickets
@@ -124,6 +131,11 @@ def alerts_for_matched_tickets(*, incident: Incident, ticket_ids: Iterable[int])
     else:
         assigned = Ticket.objects.filter(pk__in=ticket_ids, assignee__isnull=False)
     rows = list(assigned.order_by("pk").values_list("pk", "assignee_id"))
+    return _matched_alerts(incident=incident, rows=rows)
+
+
+def _matched_alerts(*, incident: Incident, rows: list[tuple[int, int]]) -> list[Alert]:
+    """The ``ticket-matched`` alert rows for (ticket id, assignee id) pairs, pushed after commit."""
     if not rows:
         return []
     base = {"incident": incident_payload(incident)}
@@ -270,6 +282,15 @@ def queue_changed_on_commit(queue: str) -> None:
     """After commit, hint every staff socket that ``queue`` (or ``ALL_QUEUES``) has changed: a ticket
     arrived, or tickets were linked to an incident. A hint, not data: the page re-reads the queue."""
 
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        getattr(pending, "queue_hint", None) == queue for _sids, pending, _robust in connection.run_on_commit
+    ):
+        # This transaction hints the queue already (a ticket linked to several incidents hints "*"
+        # once, not once per incident). Safe with savepoints: a callback registered inside one that
+        # rolls back was registered inside it too, or it is gone and this one is kept.
+        return
+
     def hint() -> None:
         if not cache.add(f"queue-hint:{queue}", 1, QUEUE_HINT_WINDOW_SECONDS):
             return  # one went out in this window; the browser's delayed re-read covers this change
@@ -281,6 +302,7 @@ def queue_changed_on_commit(queue: str) -> None:
             cache.delete(f"queue-hint:{queue}")  # nothing went out: the next change may hint again
             log.warning("queue hint for %s not sent: %r", queue, exc)
 
+    hint.queue_hint = queue
     transaction.on_commit(hint)
 
 

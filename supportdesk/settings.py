@@ -197,7 +197,14 @@ if REDIS_URL:
             },
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # One pool per process, not a new connection per request under ASGI (supportdesk/redis_pool.py).
+            "OPTIONS": {"pool_class": "supportdesk.redis_pool.SharedConnectionPool"},
+        }
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -221,6 +228,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_RESULT_EXPIRES = 3600
+# One result backend (and its Redis pool) per process instead of one per thread: under ASGI every request
+# has a thread of its own, and building the backend there cost each request that enqueued a task
+# (a ticket's confirmation e-mail) more than the enqueue itself (bench/README.md, "Opening tickets over
+# HTTP"). The Redis backend is thread-safe (redis-py's pool).
+CELERY_RESULT_BACKEND_THREAD_SAFE = True
 CELERY_TIMEZONE = "UTC"
 # Three queues, so a 100,000-message mailing never sits in front of the next outage alert:
 # ``alerts`` (latency first: live alert fan-out and its sweep), ``mail`` (bulk outbox sending) and

@@ -63,6 +63,7 @@ class CustomerTicketForm(forms.Form):
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
+        # Equipment too: opening the ticket reads it from the chosen subscription (no query then).
         self.fields["subscription"].queryset = customer.subscriptions.filter(active=True).select_related(
             "service", "area", "equipment"
         )
@@ -95,6 +96,7 @@ class StaffTicketForm(forms.Form):
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
+        # Equipment too: opening the ticket reads it from the chosen subscription (no query then).
         self.fields["subscription"].queryset = customer.subscriptions.filter(active=True).select_related(
             "service", "area", "equipment"
         )

@@ -476,10 +476,13 @@ def staff_open_ticket(request: HttpRequest, number: str) -> HttpResponse:
         messages.error(request, _("Fill in subject and description."))
         return render(request, "tickets/lookup.html", _lookup_context(customer.number, form=form), status=400)
     subscription = form.cleaned_data["subscription"]
-    duplicates = selectors.open_duplicates(
-        customer, service_id=subscription.service_id if subscription else None
+    # Once the agent has seen the open ones and confirmed, they are not looked up again.
+    duplicates = (
+        selectors.open_duplicates(customer, service_id=subscription.service_id if subscription else None)
+        if request.POST.get("duplicate_ok") != "1"
+        else []
     )
-    if duplicates and request.POST.get("duplicate_ok") != "1":
+    if duplicates:
         # Before a second ticket about the same thing: show the open ones, keep what was typed.
         context = _lookup_context(customer.number, form=form)
         context["duplicates"] = duplicates
@@ -519,7 +522,8 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         uploads = form.cleaned_data.pop("attachments")
-        with transaction.atomic():
+        # The files commit with the ticket; no savepoint of its own (an error undoes it all anyway).
+        with transaction.atomic(savepoint=False):
             ticket = services.ticket_open(
                 customer=customer, actor=request.user, channel=Ticket.Channel.WEB, **form.cleaned_data
             )
