@@ -86,6 +86,9 @@ def parse_args() -> argparse.Namespace:
         help="reuse a kept bench database with the same month (regenerated in memory, not inserted); "
         "implies --keep",
     )
+    p.add_argument(
+        "--plot-outage", type=int, help="replay only around this outage and plot it (bench/surge_outage.svg)"
+    )
     p.add_argument("--json", type=Path, help="write the replay's raw results here (for --combine)")
     p.add_argument("--combine", type=Path, nargs="+", help="print the figures of several --json files")
     return p.parse_args()
@@ -535,7 +538,7 @@ def main() -> None:
         results = [json.loads(path.read_text()) for path in args.combine]
         print_figures(results)
         return
-    days = args.days or args.month - args.first_day
+    days = args.days if args.days is not None else args.month - args.first_day
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     reused = args.reuse and database_exists(url, BENCH_DB)
     bench_url = database_url(url, BENCH_DB) if reused else recreate_database(url, BENCH_DB)
@@ -594,8 +597,20 @@ def main() -> None:
         last = first + timedelta(days=days)
         # An outage that starts before the end of the range is followed to its end (3 hours at most).
         tail = 0 if args.first_day + days >= args.month else 180
+        if args.plot_outage is not None:  # just the hour before it and its own time
+            o = outages[args.plot_outage]
+            first, last, tail, days = (
+                o.start - timedelta(hours=1),
+                o.start + timedelta(minutes=1),
+                o.minutes,
+                0,
+            )
+        if days == 0 and args.plot_outage is None:  # --days 0: only the timing at --fill tickets
+            time_at_fill(args.fill, begin=begin, eval_begin=eval_begin)
+            return
         t0 = time.perf_counter()
-        res = replay(begin=first, minutes=days * 1440 + tail, outages=outages, truth=truth)
+        res = replay(begin=first, minutes=days * 1440 + tail + (60 if args.plot_outage is not None else 0),
+                     outages=outages, truth=truth)  # fmt: skip
         replay_s = time.perf_counter() - t0
         print(
             f"replayed days {args.first_day}–{args.first_day + days} ({days * 1440 + tail:,} minutes) through "
@@ -641,12 +656,23 @@ def main() -> None:
         }
         if args.json:
             args.json.write_text(json.dumps(result))
-        print_figures([result])
+        if args.plot_outage is None:
+            print_figures([result])
         # --- plot one injected outage -----------------------------------------------------------
         found = [o for o in outages if o.detected_at and first <= o.start < last]
         shown = next((o for o in found if o.level == "postcode" and o.size == 7), None)
         shown = shown or next(iter(found), None)
-        if shown is not None and args.first_day == 0 and not args.days:
+        if args.plot_outage is not None:
+            shown = outages[args.plot_outage] if outages[args.plot_outage].detected_at else None
+            print(
+                f"outage {args.plot_outage}: "
+                + (
+                    f"proposed after {(shown.detected_at - shown.start).total_seconds() / 60:.0f} min"
+                    if shown
+                    else "not detected"
+                )
+            )
+        if shown is not None and (args.plot_outage is not None or (args.first_day == 0 and not args.days)):
             plot = ROOT / "bench" / "surge_outage.svg"
             svg_plot(plot, outage=shown, rows=rows, world=world, baseline_per_15=shown.usual_per_15)
             print(
@@ -657,24 +683,28 @@ def main() -> None:
                 print(f"and rendered by Chromium to {png.relative_to(ROOT)}")
         # --- the detector's query at 1,000,000 tickets ------------------------------------------
         if args.fill:
-            took = fill_to(args.fill, before=begin)
-            from tickets.models import Ticket
-
-            total = Ticket.objects.count()
-            moments = [eval_begin + timedelta(days=d, hours=h) for d in (1, 7, 14, 21) for h in (9, 10, 18)]
-            ms, naive = time_detector(moments)
-            print(
-                f"\n{total:,} tickets in the table (filled in {took:.0f} s): one detector run (grow, count, "
-                f"baseline) p50 {statistics.median(ms):.1f} ms, p95 {percentile(ms, 0.95):.1f} ms, max "
-                f"{max(ms):.1f} ms; naive Python over the rows p50 {statistics.median(naive):.0f} ms "
-                f"(ratio {statistics.median(naive) / statistics.median(ms):.1f}×); load average {load_average()}"
-            )
+            time_at_fill(args.fill, begin=begin, eval_begin=eval_begin)
     finally:
         from django.db import connections
 
         connections.close_all()
         if not (args.keep or args.reuse):
             drop_database(url, BENCH_DB)
+
+
+def time_at_fill(fill: int, *, begin: datetime, eval_begin: datetime) -> None:
+    took = fill_to(fill, before=begin)
+    from tickets.models import Ticket
+
+    total = Ticket.objects.count()
+    moments = [eval_begin + timedelta(days=d, hours=h) for d in (1, 7, 14, 21) for h in (9, 10, 18)]
+    ms, naive = time_detector(moments)
+    print(
+        f"\n{total:,} tickets in the table (filled in {took:.0f} s): one detector run (grow, count, "
+        f"baseline) p50 {statistics.median(ms):.1f} ms, p95 {percentile(ms, 0.95):.1f} ms, max "
+        f"{max(ms):.1f} ms; naive Python over the rows p50 {statistics.median(naive):.0f} ms "
+        f"(ratio {statistics.median(naive) / statistics.median(ms):.1f}×); load average {load_average()}"
+    )
 
 
 def database_exists(url: str, name: str) -> bool:
