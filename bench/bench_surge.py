@@ -401,15 +401,16 @@ def fill_to(total: int, *, before: datetime) -> float:
 
 
 def naive_cells(now: datetime) -> int:
-    """The naive baseline: the same counting in Python over the rows (window + four baseline hours)."""
+    """The naive baseline: the same counting in Python over the rows (window + four baseline spans)."""
+    from django.conf import settings
+
     from tickets.models import Ticket
 
     counts: Counter = Counter()
+    half = timedelta(minutes=settings.SURGE_BASELINE_SPAN_MINUTES / 2)
+    centre = timedelta(minutes=7, seconds=30)
     windows = [(now - timedelta(minutes=15), now)] + [
-        (
-            now - timedelta(weeks=k, minutes=37, seconds=30),
-            now - timedelta(weeks=k) + timedelta(minutes=22, seconds=30),
-        )
+        (now - timedelta(weeks=k) - centre - half, now - timedelta(weeks=k) - centre + half)
         for k in range(1, 5)
     ]
     for lo, hi in windows:

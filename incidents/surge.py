@@ -4,10 +4,10 @@ The method, in one sentence for ops
 -----------------------------------
 *A cell is proposed when at least 3 of its technical tickets came in the last 3, 5 or 15 minutes and
 so many would arise there by chance less than once in 100,000 times on a normal day — normal being
-the same hour of the week averaged over the last 4 weeks, scaled up by how much busier the whole desk
-is right now (at most double), and never less than one ticket in 5 hours* (a one-sided Poisson
-upper-tail test per look, the smallest tail times the number of looks — Bonferroni: one false-alarm
-budget for all of them, p < ``SURGE_P_VALUE`` — with the looks ``SURGE_SHORT_LOOKS_MINUTES`` and
+the same two hours of the week averaged over the last 4 weeks, scaled up by how much busier the
+whole desk is right now (at most double), and never less than one ticket in 5 hours* (a one-sided
+Poisson upper-tail test per look, the smallest tail times the number of looks — Bonferroni: one
+false-alarm budget for all of them, p < ``SURGE_P_VALUE`` — with the looks ``SURGE_SHORT_LOOKS_MINUTES`` and
 ``SURGE_WINDOW_MINUTES``, a baseline floor ``SURGE_BASELINE_FLOOR`` per 15 minutes, at least
 ``SURGE_MIN_REPORTS`` reports, and a desk factor capped at ``SURGE_DESK_FACTOR_CAP``). With the
 defaults a quiet postcode takes 3 reports in 5 minutes, or 4 in 15; never two.
@@ -287,8 +287,8 @@ def current_cells(*, now: datetime) -> list[Cell]:
 
 def baseline_counts(cells: list[Cell], *, now: datetime) -> dict[tuple[int, str, str], float]:
     """Statement 2: the usual number of tickets per window for each cell (before the floor): the
-    tickets of the same hour of the week (±30 minutes) in each of the last SURGE_BASELINE_WEEKS
-    weeks, averaged and scaled to the window."""
+    tickets of the same time of the week (SURGE_BASELINE_SPAN_MINUTES, an hour by default) in each
+    of the last SURGE_BASELINE_WEEKS weeks, averaged and scaled to the window."""
     if not cells:
         return {}
     windows, params = _baseline_windows(now)
@@ -304,21 +304,24 @@ def baseline_counts(cells: list[Cell], *, now: datetime) -> dict[tuple[int, str,
 
 
 def _baseline_windows(now: datetime) -> tuple[str, dict]:
-    """The same hour of the week (±30 minutes around the window's middle) in each past week."""
+    """The same time of the week (SURGE_BASELINE_SPAN_MINUTES around the window's middle, an hour by
+    default) in each past week."""
     weeks = settings.SURGE_BASELINE_WEEKS
-    half_hour = timedelta(minutes=30)
+    half = timedelta(minutes=settings.SURGE_BASELINE_SPAN_MINUTES / 2)
     params = {}
     for i in range(weeks):
         centre = now - timedelta(weeks=i + 1) - window() / 2
-        params[f"w{i}s"], params[f"w{i}e"] = centre - half_hour, centre + half_hour
+        params[f"w{i}s"], params[f"w{i}e"] = centre - half, centre + half
     return " OR ".join(
         f"(t.created_at > %(w{i}s)s AND t.created_at <= %(w{i}e)s)" for i in range(weeks)
     ), params
 
 
 def _per_window() -> float:
-    """Baseline hours are this many long windows."""
-    return settings.SURGE_BASELINE_WEEKS * 60 / settings.SURGE_WINDOW_MINUTES
+    """The baseline's spans, together, are this many long windows."""
+    return (
+        settings.SURGE_BASELINE_WEEKS * settings.SURGE_BASELINE_SPAN_MINUTES / settings.SURGE_WINDOW_MINUTES
+    )
 
 
 # The whole desk's technical tickets now and in the baseline hours (statement 2b, when a cell could fire).

@@ -253,13 +253,15 @@ INCIDENT_LOOKBACK = timedelta(hours=env.float("INCIDENT_LOOKBACK_HOURS", default
 # × equipment model) is proposed as an incident when its technical tickets of the last
 # SURGE_WINDOW_MINUTES, or of one of the shorter looks SURGE_SHORT_LOOKS_MINUTES (for a fast start),
 # would happen with Poisson probability below SURGE_P_VALUE (one budget for all looks: each tail is
-# multiplied by their number), given its usual number: the same hour of the week averaged over
-# SURGE_BASELINE_WEEKS weeks, never below SURGE_BASELINE_FLOOR per long window; and never on fewer
+# multiplied by their number), given its usual number: the same time of the week
+# (SURGE_BASELINE_SPAN_MINUTES) averaged over SURGE_BASELINE_WEEKS weeks, never below SURGE_BASELINE_FLOOR per long window; and never on fewer
 # than SURGE_MIN_REPORTS reports (two tickets are not an outage). With the defaults a quiet postcode
 # takes 3 reports in 5 minutes or 4 in 15. bench/bench_surge.py measures the trade-off.
 SURGE_WINDOW_MINUTES = env.int("SURGE_WINDOW_MINUTES", default=15)
 SURGE_SHORT_LOOKS_MINUTES = [int(m) for m in env.list("SURGE_SHORT_LOOKS_MINUTES", default=["3", "5"])]
 SURGE_BASELINE_WEEKS = env.int("SURGE_BASELINE_WEEKS", default=4)
+# How much of each past week around the same time the usual number is taken from (minutes).
+SURGE_BASELINE_SPAN_MINUTES = env.int("SURGE_BASELINE_SPAN_MINUTES", default=120)
 SURGE_BASELINE_FLOOR = env.float("SURGE_BASELINE_FLOOR", default=0.05)
 # Whatever the numbers, never a proposal on fewer reports than this.
 SURGE_MIN_REPORTS = env.int("SURGE_MIN_REPORTS", default=3)

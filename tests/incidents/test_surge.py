@@ -125,6 +125,23 @@ def test_a_busy_municipality_as_busy_as_usual_gives_no_proposal(tree, ops):
     assert surge.detect_surges(now=now).proposed == []
 
 
+def test_the_usual_number_counts_two_hours_around_the_same_time_each_past_week(tree, ops, settings):
+    now = timezone.now()
+    # Each of the last four weeks, 8 tickets in Norrmalm 50 minutes before this time of day: an hour
+    # either side of it, so usually 1 per 15 minutes — 3 reports in 3 minutes are within chance.
+    for week in range(1, 5):
+        for _ in range(8):
+            report(tree, area=tree.norrmalm, at=now - timedelta(weeks=week, minutes=50))
+    for _ in range(3):
+        report(tree, area=tree.norrmalm, at=now - timedelta(minutes=1))
+
+    assert surge.detect_surges(now=now).proposed == []
+    # Counting only the hour around it (the old baseline), the cell looks quiet and the three fire.
+    settings.SURGE_BASELINE_SPAN_MINUTES = 60
+    (proposal,) = surge.detect_surges(now=now).proposed
+    assert proposal.level == SurgeProposal.Level.POSTCODE and proposal.reports == 3
+
+
 def test_billing_questions_after_a_mailing_are_not_an_outage(tree, ops):
     for _ in range(8):
         report(tree, area=tree.norrmalm, category=Ticket.Category.BILLING)
@@ -398,6 +415,7 @@ def test_confirm_also_attaches_a_ticket_an_agent_added_from_outside_the_cell(tre
 
 def test_the_usual_numbers_scale_with_how_busy_the_whole_desk_is_capped(tree, ops, settings):
     settings.SURGE_DESK_FACTOR_CAP = 2.0
+    settings.SURGE_BASELINE_SPAN_MINUTES = 60  # the hour around this time each past week
     now = timezone.now()
     places = (tree.norrmalm, tree.vasastan, tree.rasunda, tree.malmo_c)
     for week in range(1, 5):  # 6 in the hour around this time each week: usually 1.5 per quarter-hour
