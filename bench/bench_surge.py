@@ -34,6 +34,7 @@ Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres BENCH_DB=sd_surge
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -46,7 +47,7 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from pathlib import Path
 
-from benchdb import drop_database, recreate_database
+from benchdb import database_url, drop_database, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -71,12 +72,25 @@ SIZES = [3, 5, 7, 10, 15, 25, 40]
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--days", type=int, default=30, help="evaluated days (after 28 days of history)")
+    p.add_argument("--month", type=int, default=30, help="generated days (after 28 days of history)")
+    p.add_argument("--days", type=int, default=None, help="replayed days (default: the whole month)")
+    p.add_argument("--first-day", type=int, default=0, help="replay from this day of the month")
     p.add_argument("--per-day", type=int, default=3000, help="background tickets per average day")
     p.add_argument("--outages", type=int, default=60, help="injected outages in the evaluated days")
     p.add_argument("--fill", type=int, default=1_000_000, help="tickets in the table for the timing")
     p.add_argument("--seed", type=int, default=16)
     p.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse a kept bench database with the same month (regenerated in memory, not inserted); "
+        "implies --keep",
+    )
+    p.add_argument(
+        "--plot-outage", type=int, help="replay only around this outage and plot it (bench/surge_outage.svg)"
+    )
+    p.add_argument("--json", type=Path, help="write the replay's raw results here (for --combine)")
+    p.add_argument("--combine", type=Path, nargs="+", help="print the figures of several --json files")
     return p.parse_args()
 
 
@@ -316,13 +330,14 @@ def replay(*, begin: datetime, minutes: int, outages: list[Outage], truth: dict[
 
     by_id = {o.id: o for o in outages}
     pending: list[tuple[datetime, SurgeProposal]] = []
-    false_props, true_props, duplicates = [], [], 0
+    false_props, true_props, duplicates, merged = [], [], 0, 0
     run_ms = []
     for m in range(minutes):
         now = begin + timedelta(minutes=m)
         t0 = time.perf_counter()
         result = surge.detect_surges(now=now)
         run_ms.append((time.perf_counter() - t0) * 1000)
+        merged += getattr(result, "merged", 0)
         for proposal in result.proposed:
             cluster = list(SurgeTicket.objects.filter(proposal=proposal).values_list("ticket_id", flat=True))
             votes = Counter(truth.get(t) for t in cluster)
@@ -343,7 +358,13 @@ def replay(*, begin: datetime, minutes: int, outages: list[Outage], truth: dict[
             incident = Incident.objects.get(pk=proposal.incident_id)
             if SurgeProposal.objects.filter(pk=proposal.pk, state="open").exists():
                 surge.surge_dismiss(incident=incident, actor=None, reason="bench", now=now)
-    return {"false": false_props, "true": true_props, "duplicates": duplicates, "run_ms": run_ms}
+    return {
+        "false": false_props,
+        "true": true_props,
+        "duplicates": duplicates,
+        "merged": merged,
+        "run_ms": run_ms,
+    }
 
 
 def fill_to(total: int, *, before: datetime) -> float:
@@ -380,15 +401,16 @@ def fill_to(total: int, *, before: datetime) -> float:
 
 
 def naive_cells(now: datetime) -> int:
-    """The naive baseline: the same counting in Python over the rows (window + four baseline hours)."""
+    """The naive baseline: the same counting in Python over the rows (window + four baseline spans)."""
+    from django.conf import settings
+
     from tickets.models import Ticket
 
     counts: Counter = Counter()
+    half = timedelta(minutes=settings.SURGE_BASELINE_SPAN_MINUTES / 2)
+    centre = timedelta(minutes=7, seconds=30)
     windows = [(now - timedelta(minutes=15), now)] + [
-        (
-            now - timedelta(weeks=k, minutes=37, seconds=30),
-            now - timedelta(weeks=k) + timedelta(minutes=22, seconds=30),
-        )
+        (now - timedelta(weeks=k) - centre - half, now - timedelta(weeks=k) - centre + half)
         for k in range(1, 5)
     ]
     for lo, hi in windows:
@@ -513,8 +535,14 @@ def svg_to_png(svg: Path) -> Path | None:
 
 def main() -> None:
     args = parse_args()
+    if args.combine:
+        results = [json.loads(path.read_text()) for path in args.combine]
+        print_figures(results)
+        return
+    days = args.days if args.days is not None else args.month - args.first_day
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    bench_url = recreate_database(url, BENCH_DB)
+    reused = args.reuse and database_exists(url, BENCH_DB)
+    bench_url = database_url(url, BENCH_DB) if reused else recreate_database(url, BENCH_DB)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
     os.environ.pop("REDIS_URL", None)
@@ -524,10 +552,13 @@ def main() -> None:
 
     django.setup()
     logging.getLogger("incidents.surge").setLevel(logging.WARNING)
+    from django.conf import settings
     from django.core.management import call_command
 
     from supportdesk.seeding import ensure_catalogue
 
+    knobs = {k: getattr(settings, k) for k in dir(settings) if k.startswith("SURGE_")}
+    print("settings: " + ", ".join(f"{k[6:].lower()}={v}" for k, v in sorted(knobs.items())))
     rnd = random.Random(args.seed)
     try:
         call_command("migrate", verbosity=0)
@@ -538,14 +569,16 @@ def main() -> None:
         # A Monday at midnight, so weeks line up with the calendar.
         eval_begin = datetime(2026, 10, 5, tzinfo=dt_timezone.utc)
         begin = eval_begin - timedelta(days=history)
-        outages = plan_outages(world, rnd, start=eval_begin, days=args.days, count=args.outages)
+        outages = plan_outages(world, rnd, start=eval_begin, days=args.month, count=args.outages)
         for o in outages:
             o.leaves = world.leaves_under(o.where) if o.level != "equipment" else []
         mailing = (eval_begin + timedelta(days=9, hours=9), "broadband")
         t0 = time.perf_counter()
-        rows = generate(world, rnd, begin=begin, minutes=(history + args.days) * 1440, per_day=args.per_day,
+        rows = generate(world, rnd, begin=begin, minutes=(history + args.month) * 1440, per_day=args.per_day,
                         outages=outages, mailing=mailing)  # fmt: skip
-        truth = insert(rows, world=world)
+        truth = reuse_tickets(rows) if reused else None
+        if truth is None:
+            truth = insert(rows, world=world)
         from django.db import connection
 
         with connection.cursor() as cursor:
@@ -553,58 +586,94 @@ def main() -> None:
         for ticket_id, outage_id in truth.items():
             outages[outage_id].ticket_ids.add(ticket_id)
         print(
-            f"generated {len(rows):,} tickets ({history} days of history + {args.days} evaluated, "
-            f"{len(truth):,} from {len(outages)} injected outages) in {time.perf_counter() - t0:.0f} s; "
-            f"load average {load_average()}"
+            f"{'reused' if reused else 'generated'} {len(rows):,} tickets ({history} days of history + "
+            f"{args.month} evaluated, {len(truth):,} from {len(outages)} injected outages) in "
+            f"{time.perf_counter() - t0:.0f} s; load average {load_average()}"
         )
+        truth_times = defaultdict(list)
+        for row in rows:
+            if row[5] is not None:
+                truth_times[row[5]].append(row[0])
+        first = eval_begin + timedelta(days=args.first_day)
+        last = first + timedelta(days=days)
+        # An outage that starts before the end of the range is followed to its end (3 hours at most).
+        tail = 0 if args.first_day + days >= args.month else 180
+        if args.plot_outage is not None:  # just the hour before it and its own time
+            o = outages[args.plot_outage]
+            first, last, tail, days = (
+                o.start - timedelta(hours=1),
+                o.start + timedelta(minutes=1),
+                o.minutes,
+                0,
+            )
+        if days == 0 and args.plot_outage is None:  # --days 0: only the timing at --fill tickets
+            time_at_fill(args.fill, begin=begin, eval_begin=eval_begin)
+            return
         t0 = time.perf_counter()
-        res = replay(begin=eval_begin, minutes=args.days * 1440, outages=outages, truth=truth)
+        res = replay(begin=first, minutes=days * 1440 + tail + (60 if args.plot_outage is not None else 0),
+                     outages=outages, truth=truth)  # fmt: skip
         replay_s = time.perf_counter() - t0
         print(
-            f"replayed {args.days * 1440:,} minutes through detect_surges in {replay_s:.0f} s "
-            f"(run p50 {statistics.median(res['run_ms']):.1f} ms, p95 {percentile(res['run_ms'], 0.95):.1f} ms); "
-            f"load average {load_average()}"
+            f"replayed days {args.first_day}–{args.first_day + days} ({days * 1440 + tail:,} minutes) through "
+            f"detect_surges in {replay_s:.0f} s; load average {load_average()}"
         )
-        # --- figures -------------------------------------------------------------------------
-        bins = [(0, 5, "< 5"), (5, 10, "5–9"), (10, 20, "10–19"), (20, 10**6, "≥ 20")]
-        print(
-            f"\n{'size (tickets/15 min)':<22} {'outages':>7} {'detected':>8} {'recall':>7} {'median delay':>13} {'p90 delay':>10}"
-        )
-        for lo_, hi_, label in [*bins, (5, 10**6, "all ≥ 5")]:
-            group = [o for o in outages if lo_ <= o.size < hi_]
-            found = [o for o in group if o.detected_at]
-            delays = [(o.detected_at - o.start).total_seconds() / 60 for o in found]
-            med = f"{statistics.median(delays):.0f} min" if delays else "—"
-            p90 = f"{percentile(delays, 0.9):.0f} min" if delays else "—"
-            rec = f"{100 * len(found) / len(group):.0f} %" if group else "—"
-            print(f"{label:<22} {len(group):>7} {len(found):>8} {rec:>7} {med:>13} {p90:>10}")
-        by_level = defaultdict(lambda: [0, 0, 0])
-        for o in outages:
-            if o.size >= 5:
-                by_level[o.level][0] += 1
-                by_level[o.level][1] += bool(o.detected_at)
-                by_level[o.level][2] += o.detected_at is not None and o.detected_level == o.level
-        print("\nby level (size ≥ 5): " + "; ".join(
-            f"{lv} {d}/{n} detected, {r} at that level" for lv, (n, d, r) in sorted(by_level.items())
-        ))  # fmt: skip
-        n_true, n_false = len(res["true"]), len(res["false"])
-        print(
-            f"\nproposals: {n_true + n_false} — {n_true} true ({res['duplicates']} of them a second proposal "
-            f"for an outage already proposed), {n_false} false; precision {100 * n_true / max(1, n_true + n_false):.0f} %; "
-            f"false proposals per day {n_false / args.days:.2f}"
-        )
-        mail_lo, mail_hi = mailing[0], mailing[0] + timedelta(hours=3, minutes=15)
-        in_mailing = sum(1 for at, *_ in res["false"] if mail_lo <= at <= mail_hi)
-        mondays = sum(1 for at, p, *_ in res["false"] if at.weekday() == 0 and 7 <= at.hour < 11)
-        print(f"false proposals during the mailing: {in_mailing}; on Monday mornings: {mondays}")
-        for at, proposal, size, expected in res["false"][:10]:
-            print(
-                f"  false: {at:%a %d %H:%M} {proposal.cell} ({proposal.level}) {size} tickets, usually {expected:.2f}"
-            )
+        result = {
+            "days": days,
+            "first_day": args.first_day,
+            "seed": args.seed,
+            "settings": {k: str(v) for k, v in knobs.items()},
+            "load_average": load_average(),
+            "mailing": mailing[0].isoformat(),
+            "outages": [
+                {
+                    "id": o.id,
+                    "level": o.level,
+                    "service": o.service,
+                    "where": o.where,
+                    "size": o.size,
+                    "start": o.start.isoformat(),
+                    "delay": (o.detected_at - o.start).total_seconds() / 60 if o.detected_at else None,
+                    "detected_level": o.detected_level,
+                    "usual_per_15": o.usual_per_15,
+                    # When its 3rd, 4th and 5th tickets could first be seen (a detector that ignored
+                    # all background could not be faster while never firing on two tickets).
+                    "kth": [
+                        math.ceil((at - o.start).total_seconds() / 60)
+                        for at in sorted(truth_times[o.id])[2:5]
+                    ],
+                }
+                for o in outages
+                if first <= o.start < last
+            ],
+            "false": [
+                {"at": at.isoformat(), "cell": p.cell, "level": p.level, "size": n, "expected": e}
+                for at, p, n, e in res["false"]
+                if at < last
+            ],
+            "true": len(res["true"]),
+            "duplicates": res["duplicates"],
+            "merged": res["merged"],
+            "run_ms": [round(x, 2) for x in res["run_ms"]],
+        }
+        if args.json:
+            args.json.write_text(json.dumps(result))
+        if args.plot_outage is None:
+            print_figures([result])
         # --- plot one injected outage -----------------------------------------------------------
-        shown = next((o for o in outages if o.detected_at and o.level == "postcode" and o.size == 7), None)
-        shown = shown or next((o for o in outages if o.detected_at), None)
-        if shown is not None:
+        found = [o for o in outages if o.detected_at and first <= o.start < last]
+        shown = next((o for o in found if o.level == "postcode" and o.size == 7), None)
+        shown = shown or next(iter(found), None)
+        if args.plot_outage is not None:
+            shown = outages[args.plot_outage] if outages[args.plot_outage].detected_at else None
+            print(
+                f"outage {args.plot_outage}: "
+                + (
+                    f"proposed after {(shown.detected_at - shown.start).total_seconds() / 60:.0f} min"
+                    if shown
+                    else "not detected"
+                )
+            )
+        if shown is not None and (args.plot_outage is not None or (args.first_day == 0 and not args.days)):
             plot = ROOT / "bench" / "surge_outage.svg"
             svg_plot(plot, outage=shown, rows=rows, world=world, baseline_per_15=shown.usual_per_15)
             print(
@@ -615,24 +684,115 @@ def main() -> None:
                 print(f"and rendered by Chromium to {png.relative_to(ROOT)}")
         # --- the detector's query at 1,000,000 tickets ------------------------------------------
         if args.fill:
-            took = fill_to(args.fill, before=begin)
-            from tickets.models import Ticket
-
-            total = Ticket.objects.count()
-            moments = [eval_begin + timedelta(days=d, hours=h) for d in (1, 7, 14, 21) for h in (9, 10, 18)]
-            ms, naive = time_detector(moments)
-            print(
-                f"\n{total:,} tickets in the table (filled in {took:.0f} s): one detector run (grow, count, "
-                f"baseline) p50 {statistics.median(ms):.1f} ms, p95 {percentile(ms, 0.95):.1f} ms, max "
-                f"{max(ms):.1f} ms; naive Python over the rows p50 {statistics.median(naive):.0f} ms "
-                f"(ratio {statistics.median(naive) / statistics.median(ms):.1f}×); load average {load_average()}"
-            )
+            time_at_fill(args.fill, begin=begin, eval_begin=eval_begin)
     finally:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             drop_database(url, BENCH_DB)
+
+
+def time_at_fill(fill: int, *, begin: datetime, eval_begin: datetime) -> None:
+    took = fill_to(fill, before=begin)
+    from tickets.models import Ticket
+
+    total = Ticket.objects.count()
+    moments = [eval_begin + timedelta(days=d, hours=h) for d in (1, 7, 14, 21) for h in (9, 10, 18)]
+    ms, naive = time_detector(moments)
+    print(
+        f"\n{total:,} tickets in the table (filled in {took:.0f} s): one detector run (grow, count, "
+        f"baseline) p50 {statistics.median(ms):.1f} ms, p95 {percentile(ms, 0.95):.1f} ms, max "
+        f"{max(ms):.1f} ms; naive Python over the rows p50 {statistics.median(naive):.0f} ms "
+        f"(ratio {statistics.median(naive) / statistics.median(ms):.1f}×); load average {load_average()}"
+    )
+
+
+def database_exists(url: str, name: str) -> bool:
+    from benchdb import _admin
+
+    conn = _admin(url)
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        found = cur.fetchone() is not None
+    conn.close()
+    return found
+
+
+def reuse_tickets(rows: list[tuple]) -> dict[int, int] | None:
+    """The kept database's generated tickets (inserted in ``rows`` order), as ticket id → outage id;
+    None if it does not hold this month (then it is generated afresh). Earlier replays are undone."""
+    from incidents.models import Incident
+    from tickets.models import Ticket
+
+    ids = list(Ticket.objects.exclude(subject="Old").order_by("pk").values_list("pk", flat=True))
+    if len(ids) != len(rows):
+        return None
+    Incident.objects.all().delete()  # the proposals of an earlier replay, with their clusters
+    return {pk: row[5] for pk, row in zip(ids, rows, strict=True) if row[5] is not None}
+
+
+def print_figures(results: list[dict]) -> None:
+    """Recall and delay by size, false proposals per day, by level — over one or several replays."""
+    outages = [o for r in results for o in r["outages"]]
+    false = [f for r in results for f in r["false"]]
+    days = sum(r["days"] for r in results)
+    run_ms = [x for r in results for x in r["run_ms"]]
+    print(f"\n{days} replayed days; load average {' / '.join(r['load_average'] for r in results)}")
+    print(
+        f"one detector run while replaying: p50 {statistics.median(run_ms):.1f} ms, p95 {percentile(run_ms, 0.95):.1f} ms"
+    )
+    bins = [(0, 5, "< 5"), (5, 10, "5–9"), (10, 20, "10–19"), (20, 10**6, "≥ 20")]
+    print(
+        f"\n{'size (tickets/15 min)':<22} {'outages':>7} {'detected':>8} {'recall':>7} {'median delay':>13} {'p90 delay':>10}"
+    )
+    for lo_, hi_, label in [*bins, (5, 10**6, "all ≥ 5")]:
+        group = [o for o in outages if lo_ <= o["size"] < hi_]
+        delays = [o["delay"] for o in group if o["delay"] is not None]
+        med = f"{statistics.median(delays):.0f} min" if delays else "—"
+        p90 = f"{percentile(delays, 0.9):.0f} min" if delays else "—"
+        rec = f"{100 * len(delays) / len(group):.0f} %" if group else "—"
+        print(f"{label:<22} {len(group):>7} {len(delays):>8} {rec:>7} {med:>13} {p90:>10}")
+    for k in (3, 4, 5):
+        bound = [o["kth"][k - 3] for o in outages if o["size"] >= 5 and len(o["kth"]) > k - 3]
+        print(
+            f"  bound: the {k}th ticket of each outage (size ≥ 5) seen after a median {statistics.median(bound):.0f} min "
+            f"(p90 {percentile(bound, 0.9):.0f} min; {len(bound)} outages had {k})"
+        )
+    by_level = defaultdict(lambda: [0, 0, 0])
+    for o in outages:
+        if o["size"] >= 5:
+            by_level[o["level"]][0] += 1
+            by_level[o["level"]][1] += o["delay"] is not None
+            by_level[o["level"]][2] += o["delay"] is not None and o["detected_level"] == o["level"]
+    print("\nby level (size ≥ 5): " + "; ".join(
+        f"{lv} {d}/{n} detected, {r} at that level" for lv, (n, d, r) in sorted(by_level.items())
+    ))  # fmt: skip
+    n_true, n_false = sum(r["true"] for r in results), len(false)
+    print(
+        f"\nproposals: {n_true + n_false} — {n_true} true ({sum(r['duplicates'] for r in results)} of them a "
+        f"second proposal for an outage already proposed), {n_false} false; precision "
+        f"{100 * n_true / max(1, n_true + n_false):.0f} %; false proposals per day {n_false / days:.2f}; "
+        f"merged into a wider proposal: {sum(r['merged'] for r in results)}"
+    )
+    mailing = datetime.fromisoformat(results[0]["mailing"])
+    mail_lo, mail_hi = mailing, mailing + timedelta(hours=3, minutes=15)
+    at = [datetime.fromisoformat(f["at"]) for f in false]
+    print(
+        f"false proposals during the mailing: {sum(mail_lo <= a <= mail_hi for a in at)}; "
+        f"on Monday mornings: {sum(a.weekday() == 0 and 7 <= a.hour < 11 for a in at)}"
+    )
+    for f in false:
+        print(
+            f"  false: {f['at'][:16]} {f['cell']} ({f['level']}) {f['size']} tickets, usually {f['expected']:.2f}"
+        )
+    print("\noutages (size ≥ 5), slowest first:")
+    for o in sorted((o for o in outages if o["size"] >= 5), key=lambda o: -(o["delay"] or 1e9)):
+        delay = f"{o['delay']:.0f} min" if o["delay"] is not None else "missed"
+        print(
+            f"  #{o['id']:<3} {o['size']:>2}/15 min {o['service']:<10} {o['level']:<12} {o['where']:<16} "
+            f"{delay:>7} {o['detected_level'] or ''} usual {o['usual_per_15']:.2f}/15 min"
+        )
 
 
 if __name__ == "__main__":

@@ -482,6 +482,8 @@ class SurgeState(models.TextChoices):
     OPEN = "open", _("Awaiting a decision")
     CONFIRMED = "confirmed", _("Confirmed")
     DISMISSED = "dismissed", _("Dismissed")
+    # Folded into a wider proposal of the same outage (``merged_into``): its tickets went there.
+    MERGED = "merged", _("Merged into a wider proposal")
 
 
 class SurgeProposal(models.Model):
@@ -516,6 +518,14 @@ class SurgeProposal(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     quiet_until = models.DateTimeField(_("quiet until"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("merged into"),
+    )
     tickets = models.ManyToManyField(Ticket, through="SurgeTicket", related_name="+")
 
     class Meta:

@@ -2,23 +2,30 @@
 
 The method, in one sentence for ops
 -----------------------------------
-*A cell is proposed when its technical tickets of the last 5 or the last 15 minutes would arise by
-chance less than once in 100,000 times on a normal day — normal being the same hour of the week
-averaged over the last 4 weeks, scaled up by how much busier the whole desk is right now (at most
-double), and never less than half a ticket per 15 minutes* (a one-sided Poisson upper-tail test
-per look, the smaller tail doubled because there are two looks (Bonferroni), p < ``SURGE_P_VALUE``,
-with a baseline floor ``SURGE_BASELINE_FLOOR`` and a desk factor capped at ``SURGE_DESK_FACTOR_CAP``).
-With the defaults a quiet postcode takes 5 reports in 5 minutes, or 7 in 15. bench/bench_surge.py
-measures recall, delay and false proposals on a replayed month.
+*A cell is proposed when at least 3 of its technical tickets came in the last 3, 5 or 15 minutes and
+so many would arise there by chance less than once in 100,000 times on a normal day — normal being
+the same two hours of the week averaged over the last 4 weeks, scaled up by how much busier the
+whole desk is right now (at most double), and never less than one ticket in 5 hours* (a one-sided
+Poisson upper-tail test per look, the smallest tail times the number of looks — Bonferroni: one
+false-alarm budget for all of them, p < ``SURGE_P_VALUE`` — with the looks ``SURGE_SHORT_LOOKS_MINUTES`` and
+``SURGE_WINDOW_MINUTES``, a baseline floor ``SURGE_BASELINE_FLOOR`` per 15 minutes, at least
+``SURGE_MIN_REPORTS`` reports, and a desk factor capped at ``SURGE_DESK_FACTOR_CAP``). With the
+defaults a quiet postcode takes 3 reports in 5 minutes, or 4 in 15; never two.
+bench/bench_surge.py measures recall, delay and false proposals on a replayed month.
 
 Why Poisson: tickets from many independent customers are the textbook Poisson process; its tail needs
 no tuning beyond the false-alarm rate, it reads as "this many would happen by chance once in 100,000
-looks", and the floor turns "two tickets in a quiet postcode" into "it takes five". An EWMA
-needs a smoothing constant and a threshold in standard deviations that mean little to ops at counts
-of 0–5, where the normal approximation behind them fails. Cf. Kulldorff's space-time scan statistic
-(Kulldorff 2001, "Prospective time periodic geographical disease surveillance using a scan
-statistic", J. R. Stat. Soc. A 164), whose Poisson model per cylinder this simplifies to a fixed grid
-of cells; and the CDC's EARS C-methods, which compare a day with a baseline of past days.
+looks", and the minimum of 3 reports means two tickets never make an outage. An EWMA needs a
+smoothing constant and a threshold in standard deviations that mean little to ops at counts of 0–5,
+where the normal approximation behind them fails. The looks are windows ending now, as in
+Kulldorff's prospective space-time scan statistic (Kulldorff 2001, "Prospective time periodic
+geographical disease surveillance using a scan statistic", J. R. Stat. Soc. A 164), whose Poisson
+model per cylinder this simplifies to a fixed grid of cells and three cylinder lengths; cf. the CDC's
+EARS C-methods, which compare a day with a baseline of past days. The floor is what sets the delay:
+in most cells the usual number is below it, so it decides how many reports it takes
+(bench/README.md compares the alternatives: a scan over every length from 1 to 15 minutes under the
+same budget needs more reports per look, Bonferroni over 15 looks; a Poisson CUSUM is such a scan
+with a fixed alternative).
 
 Cells
 -----
@@ -41,10 +48,21 @@ Set-based
 ---------
 Each run is at most four statements over the ticket table whatever its size: one INSERT … SELECT
 that grows every open proposal with the new tickets in its cell; the recent window grouped into
-cells (``HAVING count >= MIN``, where MIN is the smallest count that can pass against the floor:
+cells, each with its tickets' ages, from which each look is counted (``HAVING count >= MIN``, where MIN is the smallest count that can pass against the floor:
 below it no cell can fire) — and only when some cell could fire: the same-hour-of-week windows of
 past weeks for the candidate cells, and the desk's total now and then (the desk factor). The reads
 use the (created_at, service) index; bench/bench_surge.py measures a run at 1,000,000 tickets.
+
+One proposal per outage
+-----------------------
+An outage that spreads is proposed once, in the smallest scope that covers its tickets: when a
+municipality surges around an open proposal for one of its postcodes, or a second postcode of the
+municipality surges, the open proposal grows into the municipality (its incident's scope, title and
+numbers follow; ops are not alerted again); when an equipment model surges, open area proposals
+whose tickets are mostly of that model grow into it. Any further open proposal inside the new scope
+is *merged* into the one that grew (its tickets move there, its incident is withdrawn with a note).
+The same holds within one run. A postcode inside an open municipality proposal never fires: its
+tickets grow that proposal.
 
 Never twice
 -----------
@@ -63,7 +81,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -94,6 +112,8 @@ PUBLIC_MESSAGE = gettext_noop(
     "We are investigating a fault affecting %(service)s in %(where)s. We will tell you when we know more."
 )
 DISMISSED = gettext_noop("Proposal dismissed: %(reason)s")
+WIDENED = gettext_noop("The proposal now covers %(service)s in %(where)s: %(summary)s")
+MERGED_NOTE = gettext_noop("Merged into the proposal for %(service)s in %(where)s, the same outage.")
 
 
 # --- the test ----------------------------------------------------------------------------------
@@ -108,25 +128,33 @@ def poisson_upper_tail(k: int, lam: float) -> float:
     return max(0.0, 1.0 - below)
 
 
-def scan_p(count: int, count_short: int, expected: float) -> tuple[float, int, int]:
-    """The test of one cell: the Poisson tail of the long window and of the short one (whose usual
-    number is the long one's scaled down), the smaller of the two doubled (Bonferroni: two looks).
-    Returns (p, the window that gave it in minutes, its count)."""
-    long_min, short_min = settings.SURGE_WINDOW_MINUTES, settings.SURGE_SHORT_WINDOW_MINUTES
-    p_long = poisson_upper_tail(count, expected)
-    p_short = poisson_upper_tail(count_short, expected * short_min / long_min)
-    if p_short < p_long:
-        return min(1.0, 2 * p_short), short_min, count_short
-    return min(1.0, 2 * p_long), long_min, count
+def looks() -> tuple[int, ...]:
+    """The windows ending now that each cell is tested over, in minutes, shortest first; the last is
+    the long window (SURGE_WINDOW_MINUTES), the unit of the usual numbers."""
+    return (*sorted(set(settings.SURGE_SHORT_LOOKS_MINUTES)), settings.SURGE_WINDOW_MINUTES)
+
+
+def scan_p(counts: dict[int, int], expected: float) -> tuple[float, int, int]:
+    """The test of one cell: the Poisson tail of each look's count (its usual number is the long
+    window's scaled to its length), the smallest times the number of looks (Bonferroni: one
+    false-alarm budget shared by all the looks). ``counts``: look (minutes) → tickets in it.
+    Returns (p, the look that gave it in minutes, its count)."""
+    all_looks = looks()
+    long_min = all_looks[-1]
+    best = min(
+        ((poisson_upper_tail(counts.get(w, 0), expected * w / long_min), w) for w in all_looks),
+        key=lambda pw: (pw[0], pw[1]),
+    )
+    return min(1.0, len(all_looks) * best[0]), best[1], counts.get(best[1], 0)
 
 
 def min_reports(*, floor: float | None = None, alpha: float | None = None) -> int:
     """The fewest tickets (in the long window) that can pass the test at all: against the floor,
-    the lowest baseline, in either window."""
+    all of them in the shortest look; and never fewer than SURGE_MIN_REPORTS."""
     floor = settings.SURGE_BASELINE_FLOOR if floor is None else floor
     alpha = settings.SURGE_P_VALUE if alpha is None else alpha
-    k = 1
-    while scan_p(k, k, floor)[0] >= alpha:
+    k = max(1, settings.SURGE_MIN_REPORTS)
+    while scan_p(dict.fromkeys(looks(), k), floor)[0] >= alpha:
         k += 1
     return k
 
@@ -139,10 +167,7 @@ class Cell:
     service_id: int
     level: str
     key: str  # an area code, or an equipment model id
-    count: int
-    count_short: int
-    ticket_ids: list[int]
-    short_ids: list[int]
+    tickets: dict[int, float]  # ticket id → its age at ``now`` in seconds
     expected: float = 0.0
     p_value: float = 1.0
     window_minutes: int = 0
@@ -153,6 +178,15 @@ class Cell:
     @property
     def ident(self) -> tuple[int, str, str]:
         return (self.service_id, self.level, self.key)
+
+    @property
+    def ticket_ids(self) -> list[int]:
+        return sorted(self.tickets)
+
+    def counts(self, without: set[int] = frozenset()) -> dict[int, int]:
+        """Tickets per look (minutes → count), leaving out ``without``."""
+        ages = [age for t, age in self.tickets.items() if t not in without]
+        return {w: sum(1 for age in ages if age < w * 60) for w in looks()}
 
 
 def _open_statuses() -> list[str]:
@@ -168,10 +202,11 @@ _CELLS = """
     ) AS c(level, key)
 """
 
-# Recent uncovered open technical tickets, per cell; only cells that could pass the test.
+# Recent uncovered open technical tickets, per cell, with their ages (each look's count is taken
+# from them); only cells that could pass the test.
 CURRENT_SQL = f"""
-SELECT t.service_id, c.level, c.key, count(*), count(*) FILTER (WHERE t.created_at > %(short_since)s),
-       array_agg(t.id ORDER BY t.id), array_agg(t.id ORDER BY t.id) FILTER (WHERE t.created_at > %(short_since)s)
+SELECT t.service_id, c.level, c.key, array_agg(t.id ORDER BY t.id),
+       array_agg(extract(epoch FROM %(now)s - t.created_at)::float ORDER BY t.id)
 FROM tickets_ticket t
 LEFT JOIN customers_area a ON a.id = t.area_id
 {_CELLS}
@@ -238,7 +273,6 @@ def current_cells(*, now: datetime) -> list[Cell]:
             CURRENT_SQL,
             {
                 "since": now - window(),
-                "short_since": now - timedelta(minutes=settings.SURGE_SHORT_WINDOW_MINUTES),
                 "now": now,
                 "open": _open_statuses(),
                 "inactive": list(INACTIVE_STATUSES),
@@ -246,23 +280,15 @@ def current_cells(*, now: datetime) -> list[Cell]:
             },
         )
         return [
-            Cell(
-                service_id=s,
-                level=lv,
-                key=k,
-                count=n,
-                count_short=n_short,
-                ticket_ids=list(ids),
-                short_ids=list(short_ids or ()),
-            )
-            for s, lv, k, n, n_short, ids, short_ids in cursor
+            Cell(service_id=s, level=lv, key=k, tickets=dict(zip(ids, ages, strict=True)))
+            for s, lv, k, ids, ages in cursor
         ]
 
 
 def baseline_counts(cells: list[Cell], *, now: datetime) -> dict[tuple[int, str, str], float]:
     """Statement 2: the usual number of tickets per window for each cell (before the floor): the
-    tickets of the same hour of the week (±30 minutes) in each of the last SURGE_BASELINE_WEEKS
-    weeks, averaged and scaled to the window."""
+    tickets of the same time of the week (SURGE_BASELINE_SPAN_MINUTES, an hour by default) in each
+    of the last SURGE_BASELINE_WEEKS weeks, averaged and scaled to the window."""
     if not cells:
         return {}
     windows, params = _baseline_windows(now)
@@ -278,21 +304,24 @@ def baseline_counts(cells: list[Cell], *, now: datetime) -> dict[tuple[int, str,
 
 
 def _baseline_windows(now: datetime) -> tuple[str, dict]:
-    """The same hour of the week (±30 minutes around the window's middle) in each past week."""
+    """The same time of the week (SURGE_BASELINE_SPAN_MINUTES around the window's middle, an hour by
+    default) in each past week."""
     weeks = settings.SURGE_BASELINE_WEEKS
-    half_hour = timedelta(minutes=30)
+    half = timedelta(minutes=settings.SURGE_BASELINE_SPAN_MINUTES / 2)
     params = {}
     for i in range(weeks):
         centre = now - timedelta(weeks=i + 1) - window() / 2
-        params[f"w{i}s"], params[f"w{i}e"] = centre - half_hour, centre + half_hour
+        params[f"w{i}s"], params[f"w{i}e"] = centre - half, centre + half
     return " OR ".join(
         f"(t.created_at > %(w{i}s)s AND t.created_at <= %(w{i}e)s)" for i in range(weeks)
     ), params
 
 
 def _per_window() -> float:
-    """Baseline hours are this many long windows."""
-    return settings.SURGE_BASELINE_WEEKS * 60 / settings.SURGE_WINDOW_MINUTES
+    """The baseline's spans, together, are this many long windows."""
+    return (
+        settings.SURGE_BASELINE_WEEKS * settings.SURGE_BASELINE_SPAN_MINUTES / settings.SURGE_WINDOW_MINUTES
+    )
 
 
 # The whole desk's technical tickets now and in the baseline hours (statement 2b, when a cell could fire).
@@ -334,7 +363,7 @@ def assess(cells: list[Cell], baselines: dict, *, factor: float = 1.0) -> list[C
     floor, alpha = settings.SURGE_BASELINE_FLOOR, settings.SURGE_P_VALUE
     for cell in cells:
         cell.expected = max(floor, baselines.get(cell.ident, 0.0) * factor)
-        cell.p_value, cell.window_minutes, cell.reports = scan_p(cell.count, cell.count_short, cell.expected)
+        cell.p_value, cell.window_minutes, cell.reports = scan_p(cell.counts(), cell.expected)
         cell.hot = cell.p_value < alpha
     hot = {c.ident: c for c in cells if c.hot}
     if not hot:
@@ -356,25 +385,60 @@ def assess(cells: list[Cell], baselines: dict, *, factor: float = 1.0) -> list[C
         for cell in hot.values():
             if cell.level != level:
                 continue
-            residual = cell.count - sum(ch.count for ch in cell.children)
-            residual_short = cell.count_short - sum(ch.count_short for ch in cell.children)
+            if not cell.children:
+                proposed.append(cell)
+                continue
+            in_children = {t for ch in cell.children for t in ch.tickets}
             residual_expected = max(floor, cell.expected - sum(ch.expected for ch in cell.children))
-            if not cell.children or scan_p(residual, residual_short, residual_expected)[0] < alpha:
+            if scan_p(cell.counts(without=in_children), residual_expected)[0] < alpha:
                 proposed.append(cell)
     # An equipment model's surge that lies inside a surging area is that area's outage (everyone
     # there has some modem): it is proposed only if its tickets outside hot areas still surge.
     in_hot_areas: dict[int, set[int]] = {}
     for cell in hot.values():
         if cell.level != SurgeLevel.EQUIPMENT:
-            in_hot_areas.setdefault(cell.service_id, set()).update(cell.ticket_ids)
+            in_hot_areas.setdefault(cell.service_id, set()).update(cell.tickets)
     for cell in hot.values():
         if cell.level == SurgeLevel.EQUIPMENT:
             inside = in_hot_areas.get(cell.service_id, set())
-            outside = set(cell.ticket_ids) - inside
-            outside_short = set(cell.short_ids) - inside
-            if scan_p(len(outside), len(outside_short), cell.expected)[0] < alpha:
+            if scan_p(cell.counts(without=inside), cell.expected)[0] < alpha:
                 proposed.append(cell)
-    return proposed
+    return _one_per_outage(proposed, paths, {c.ident: c for c in cells})
+
+
+def _one_per_outage(proposed: list[Cell], paths: dict[str, str], cells: dict) -> list[Cell]:
+    """Cells of one run that explain the same tickets become one proposal, the smallest scope that
+    covers them: two areas of one parent (two postcodes of a municipality) are their parent; an area
+    proposed with a proposed area around it is left to the wider one (which surges beyond it, and
+    counts its tickets); an area whose tickets are mostly one equipment model proposed in the same
+    run is left to the model."""
+    by_parent: dict[tuple, list[Cell]] = {}
+    for cell in proposed:
+        if cell.level in _PARENT_LEVEL and cell.key in paths:
+            parent_code = paths[cell.key].strip("/").split("/")[-2]
+            by_parent.setdefault((cell.service_id, _PARENT_LEVEL[cell.level], parent_code), []).append(cell)
+    for ident, children in by_parent.items():
+        parent = cells.get(ident)
+        if len(children) > 1 and parent is not None and parent not in proposed:
+            proposed = [c for c in proposed if c not in children] + [parent]
+            paths.update(Area.objects.filter(code=parent.key).values_list("code", "path"))
+    areas = [c for c in proposed if c.level != SurgeLevel.EQUIPMENT]
+    models = [c for c in proposed if c.level == SurgeLevel.EQUIPMENT]
+    kept = []
+    for cell in areas:
+        path = paths.get(cell.key, "")
+        wider = any(
+            o is not cell and o.service_id == cell.service_id and path.startswith(paths.get(o.key, "\0"))
+            for o in areas
+        )
+        explained = any(
+            m.service_id == cell.service_id
+            and 2 * len(cell.tickets.keys() & m.tickets.keys()) > len(cell.tickets)
+            for m in models
+        )
+        if not (wider or explained):
+            kept.append(cell)
+    return kept + models
 
 
 @dataclass(frozen=True)
@@ -382,6 +446,12 @@ class RunResult:
     proposed: list[SurgeProposal]
     grown: int
     skipped: bool = False
+    # Open proposals that took a wider cell of the same outage this run (others merged into them).
+    widened: list[SurgeProposal] = field(default_factory=list)
+
+    @property
+    def merged(self) -> int:
+        return len(self.widened)
 
 
 def detect_surges(*, now: datetime | None = None) -> RunResult:
@@ -414,8 +484,14 @@ def detect_surges(*, now: datetime | None = None) -> RunResult:
         cells = current_cells(now=now)
         factor = desk_factor(now=now) if cells else 1.0
         to_propose = assess(cells, baseline_counts(cells, now=now), factor=factor)
-        proposals = [p for cell in to_propose if (p := _propose(cell, now=now)) is not None]
-    return RunResult(proposed=proposals, grown=len(grown_rows))
+        widened: list[SurgeProposal] = []
+        by_ident = {c.ident: c for c in cells}
+        proposals = [
+            p
+            for cell in to_propose
+            if (p := _propose(cell, now=now, widened=widened, cells=by_ident)) is not None
+        ]
+    return RunResult(proposed=proposals, grown=len(grown_rows), widened=widened)
 
 
 def cell_key(*, service_code: str, level: str, key_code: str) -> str:
@@ -430,7 +506,12 @@ def _in_every_language(text: str, values: dict) -> dict[str, str]:
     return texts
 
 
-def _propose(cell: Cell, *, now: datetime) -> SurgeProposal | None:
+_PARENT_LEVEL = {SurgeLevel.POSTCODE: SurgeLevel.MUNICIPALITY, SurgeLevel.MUNICIPALITY: SurgeLevel.REGION}
+
+
+def _propose(
+    cell: Cell, *, now: datetime, widened: list[SurgeProposal], cells: dict | None = None
+) -> SurgeProposal | None:
     """Write one proposal (a proposed incident with its scope, numbers and tickets), unless the cell is
     quiet after a dismissal or already has an open proposal (then the counts there are raised)."""
     service = Service.objects.get(pk=cell.service_id)
@@ -460,6 +541,42 @@ def _propose(cell: Cell, *, now: datetime) -> SurgeProposal | None:
         return None
     if existing.exists():  # dismissed, still quiet
         return None
+    # The same outage already proposed in a smaller scope (a postcode inside this municipality, an
+    # area whose tickets are mostly this equipment model): that proposal grows into this cell
+    # instead, and any other one inside it is merged into it — one proposal per outage.
+    inside = _open_inside(cell, service=service, area=area, equipment=equipment)
+    if inside:
+        widened.append(
+            _widen(inside, cell, key=key, service=service, area=area, equipment=equipment, now=now)
+        )
+        return None
+    # A neighbour of the same parent already proposed (the outage reaches a second postcode of the
+    # municipality): the smallest scope covering both is the parent, and the proposal grows into it.
+    parent = area.parent if area is not None and cell.level in _PARENT_LEVEL else None
+    if parent is not None:
+        parent_key = cell_key(
+            service_code=service.code, level=_PARENT_LEVEL[cell.level], key_code=parent.code
+        )
+        parent_taken = SurgeProposal.objects.filter(cell=parent_key).filter(
+            Q(state=SurgeProposal.State.OPEN) | Q(quiet_until__gt=now)
+        )
+        neighbours = [] if parent_taken.exists() else _open_inside(cell, service=service, area=parent)
+        if neighbours:
+            # The parent's own numbers when it was counted this run (they include this cell's).
+            numbers_from = (cells or {}).get((cell.service_id, _PARENT_LEVEL[cell.level], parent.code))
+            widened.append(
+                _widen(
+                    neighbours,
+                    numbers_from or cell,
+                    key=parent_key,
+                    level=_PARENT_LEVEL[cell.level],
+                    service=service,
+                    area=parent,
+                    equipment=None,
+                    now=now,
+                )
+            )
+            return None
     started_at = (
         Ticket.objects.filter(pk__in=cell.ticket_ids)
         .order_by("created_at")
@@ -509,6 +626,127 @@ def _propose(cell: Cell, *, now: datetime) -> SurgeProposal | None:
     incident_proposed.send(sender=Incident, incident=incident, proposal=proposal)
     log.info("surge proposed: %s, %s (p=%.2g)", key, surge_summary(proposal), cell.p_value)
     return proposal
+
+
+def _open_inside(cell: Cell, *, service: Service, area: Area | None, equipment=None) -> list[SurgeProposal]:
+    """Open proposals of the same service that this cell's scope covers, oldest first: the areas
+    under ``area``; or, for an equipment model, the areas whose tickets are mostly of that model."""
+    open_ones = SurgeProposal.objects.filter(state=SurgeProposal.State.OPEN, service=service)
+    if area is not None:
+        found = open_ones.filter(area__path__startswith=area.path).exclude(area=area)
+    else:
+        found = (
+            open_ones.filter(area__isnull=False)
+            .annotate(
+                n=Count("cluster"),
+                of_model=Count("cluster", filter=Q(cluster__ticket__equipment_id=equipment.pk)),
+            )
+            .filter(of_model__gt=F("n") / 2.0)
+        )
+    ids = list(found.values_list("pk", flat=True))
+    return list(
+        SurgeProposal.objects.select_for_update()
+        .filter(pk__in=ids, state=SurgeProposal.State.OPEN)
+        .select_related("incident")
+        .order_by("proposed_at", "pk")
+    )
+
+
+def _widen(
+    inside: list[SurgeProposal],
+    cell: Cell,
+    *,
+    key: str,
+    service: Service,
+    area,
+    equipment,
+    now: datetime,
+    level: str | None = None,
+    ticket_ids: list[int] | None = None,
+) -> SurgeProposal:
+    """The oldest of ``inside`` takes this cell's scope, numbers and tickets (its incident's title,
+    message and scope follow; ops are not alerted again: it is the same outage, proposed once); the
+    others are merged into it — their tickets move there, their incidents are withdrawn with a note."""
+    survivor, others = inside[0], inside[1:]
+    where = area.name if area is not None else str(equipment)
+    values = {"service": service.name, "where": where}
+    if others:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO incidents_surgeticket (proposal_id, ticket_id, added_at)
+                SELECT %(survivor)s, st.ticket_id, %(now)s FROM incidents_surgeticket st
+                WHERE st.proposal_id = ANY(%(others)s)
+                ON CONFLICT (proposal_id, ticket_id) DO NOTHING
+                """,
+                {"survivor": survivor.pk, "others": [o.pk for o in others], "now": now},
+            )
+        SurgeProposal.objects.filter(pk__in=[o.pk for o in others]).update(
+            state=SurgeProposal.State.MERGED, merged_into=survivor, decided_at=now
+        )
+        merged_note = _in_every_language(MERGED_NOTE, values)
+        IncidentUpdate.objects.bulk_create(
+            [
+                IncidentUpdate(
+                    incident_id=o.incident_id,
+                    public=False,
+                    message=merged_note,
+                    status=Incident.Status.WITHDRAWN,
+                    created_at=now,
+                )
+                for o in others
+            ]
+        )
+        Incident.objects.filter(pk__in=[o.incident_id for o in others]).update(
+            status=Incident.Status.WITHDRAWN, updated_at=now
+        )
+    survivor.cell, survivor.level = key, level or cell.level
+    survivor.area, survivor.equipment = area, equipment
+    survivor.reports, survivor.window_minutes, survivor.p_value = (
+        cell.reports,
+        cell.window_minutes,
+        cell.p_value,
+    )
+    survivor.expected = cell.expected * cell.window_minutes / settings.SURGE_WINDOW_MINUTES
+    survivor.grown_at = now
+    survivor.save(
+        update_fields=[
+            "cell",
+            "level",
+            "area",
+            "equipment",
+            "reports",
+            "window_minutes",
+            "p_value",
+            "expected",
+            "grown_at",
+        ]
+    )
+    SurgeTicket.objects.bulk_create(
+        [
+            SurgeTicket(proposal=survivor, ticket_id=t, added_at=now)
+            for t in (cell.ticket_ids if ticket_ids is None else ticket_ids)
+        ],
+        ignore_conflicts=True,
+    )
+    incident = survivor.incident
+    started = Ticket.objects.filter(pk__in=survivor.cluster.values("ticket_id")).aggregate(
+        m=Min("created_at")
+    )["m"]
+    incident.title = _in_every_language(TITLE, values)[settings.LANGUAGE_CODE[:2]][:200]
+    incident.public_message = _in_every_language(PUBLIC_MESSAGE, values)
+    incident.started_at = min(filter(None, [incident.started_at, started]))
+    incident.updated_at = now
+    incident.save(update_fields=["title", "public_message", "started_at", "updated_at"])
+    incident.areas.set([area] if area is not None else [])
+    incident.equipment.set([equipment] if equipment is not None else [])
+    widened = {}
+    for lang in LANGUAGE_CODES:
+        with translation.override(lang):
+            widened[lang] = _(WIDENED) % (values | {"summary": surge_summary(survivor)})
+    IncidentUpdate.objects.create(incident=incident, public=False, message=widened, created_at=now)
+    log.info("surge widened: %s now %s, %d merged into it", survivor.pk, key, len(others))
+    return survivor
 
 
 def _raise_numbers(proposal: SurgeProposal, cell: Cell, *, now: datetime) -> None:

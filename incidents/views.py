@@ -112,7 +112,9 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .order_by("-created_at"),
             "links": links,
             "workaround_steps": workaround_steps(incident.workaround_in()),
-            "proposal": SurgeProposal.objects.filter(incident=incident).first(),
+            "proposal": SurgeProposal.objects.filter(incident=incident)
+            .select_related("merged_into__incident")
+            .first(),
             "is_ops": has_role(request.user, *OPS_ROLES),
             "update_form": UpdateForm(),
         },

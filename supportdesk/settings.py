@@ -263,15 +263,20 @@ INCIDENT_LOOKBACK = timedelta(hours=env.float("INCIDENT_LOOKBACK_HOURS", default
 
 # Surge detection (incidents/surge.py, run every minute by beat): a cell (service × area, or service
 # × equipment model) is proposed as an incident when its technical tickets of the last
-# SURGE_WINDOW_MINUTES (or of the last SURGE_SHORT_WINDOW_MINUTES, for a fast start) would happen
-# with Poisson probability below SURGE_P_VALUE (two looks: each tail doubled), given its usual
-# number: the same hour of the week averaged over SURGE_BASELINE_WEEKS weeks, never below
-# SURGE_BASELINE_FLOOR per long window (so a quiet postcode does not fire on two tickets: with 0.5
-# and 1e-5 it takes 5 in 5 minutes or 7 in 15). bench/bench_surge.py measures the trade-off.
+# SURGE_WINDOW_MINUTES, or of one of the shorter looks SURGE_SHORT_LOOKS_MINUTES (for a fast start),
+# would happen with Poisson probability below SURGE_P_VALUE (one budget for all looks: each tail is
+# multiplied by their number), given its usual number: the same time of the week
+# (SURGE_BASELINE_SPAN_MINUTES) averaged over SURGE_BASELINE_WEEKS weeks, never below SURGE_BASELINE_FLOOR per long window; and never on fewer
+# than SURGE_MIN_REPORTS reports (two tickets are not an outage). With the defaults a quiet postcode
+# takes 3 reports in 5 minutes or 4 in 15. bench/bench_surge.py measures the trade-off.
 SURGE_WINDOW_MINUTES = env.int("SURGE_WINDOW_MINUTES", default=15)
-SURGE_SHORT_WINDOW_MINUTES = env.int("SURGE_SHORT_WINDOW_MINUTES", default=5)
+SURGE_SHORT_LOOKS_MINUTES = [int(m) for m in env.list("SURGE_SHORT_LOOKS_MINUTES", default=["3", "5"])]
 SURGE_BASELINE_WEEKS = env.int("SURGE_BASELINE_WEEKS", default=4)
-SURGE_BASELINE_FLOOR = env.float("SURGE_BASELINE_FLOOR", default=0.5)
+# How much of each past week around the same time the usual number is taken from (minutes).
+SURGE_BASELINE_SPAN_MINUTES = env.int("SURGE_BASELINE_SPAN_MINUTES", default=120)
+SURGE_BASELINE_FLOOR = env.float("SURGE_BASELINE_FLOOR", default=0.05)
+# Whatever the numbers, never a proposal on fewer reports than this.
+SURGE_MIN_REPORTS = env.int("SURGE_MIN_REPORTS", default=3)
 # float() itself: django-environ's float cast drops the "e" of "1e-4" and reads "1-4".
 SURGE_P_VALUE = float(env.str("SURGE_P_VALUE", default="1e-5"))
 # Every cell's usual number is scaled by how busy the whole desk is now against its usual (never
@@ -282,11 +287,11 @@ SURGE_QUIET_HOURS = env.float("SURGE_QUIET_HOURS", default=2)
 if not (
     0 < SURGE_P_VALUE < 1
     and SURGE_BASELINE_FLOOR > 0
-    and 0 < SURGE_SHORT_WINDOW_MINUTES < SURGE_WINDOW_MINUTES
+    and all(0 < m < SURGE_WINDOW_MINUTES for m in SURGE_SHORT_LOOKS_MINUTES)
     and SURGE_BASELINE_WEEKS >= 1
 ):
     raise ImproperlyConfigured(
-        "SURGE_P_VALUE must be in (0, 1), the floor positive, the short window shorter than the long one, "
+        "SURGE_P_VALUE must be in (0, 1), the floor positive, the short looks shorter than the long one, "
         "SURGE_BASELINE_WEEKS at least 1."
     )
 

@@ -43,7 +43,7 @@ def test_the_agent_sees_the_possible_outage_and_ops_the_proposal(chromium, live_
         page.goto(f"{live_server.url}{path}")
         if user == agent:
             notice = page.locator(".surge-notice")
-            assert "Possible outage: 6 similar reports in your area in the last 5 min" in notice.inner_text()
+            assert "Possible outage: 6 similar reports in your area in the last 3 min" in notice.inner_text()
             assert notice.locator("a").get_attribute("href") == f"/ops/incidents/{proposal.incident_id}/"
         else:
             assert page.locator("#proposal button.primary").is_visible()
