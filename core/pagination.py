@@ -190,7 +190,9 @@ class KeysetPagination(BasePagination):
         connection = connections[queryset.db]
         if connection.vendor != "postgresql":
             return None
-        plan = json.loads(queryset.order_by().explain(format="json"))
+        # The list's own conditions without its joins and order: the estimate is the same, and the
+        # planner plans one table instead of six (the joined plan took 7-23 ms to plan under load).
+        plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
         return int(plan[0]["Plan"]["Plan Rows"])
 
     def _link(self, row, *, backwards: bool) -> str:
