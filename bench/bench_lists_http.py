@@ -4,8 +4,9 @@ first-line queue page and the ticket API list by cursor, against the API list pa
 
 Loads the scale data with ``supportdesk.seeding.load_scale_data`` (COPY) into its own database
 (``BENCH_DB``, default ``supportdesk_bench_lists``; ``--keep`` leaves it, ``--reuse`` skips the
-load), serves the desk with daphne (DEBUG off, one process, ``bench/lists_settings.py``: the desk's
-settings plus the old paginator at ``/bench/offset/tickets/``) on a free loopback port, and points
+load), serves the desk (DEBUG off, ``bench/lists_settings.py``: the desk's settings plus the old
+paginator at ``/bench/offset/tickets/``) on a free loopback port with ``--server``: gunicorn as
+deploy/gunicorn.conf.py runs it (the production shape for HTTP), or one daphne process, and points
 ``wrk`` at it with ``--connections`` agents' sessions for ``--duration`` seconds per scenario, the
 scenarios interleaved ``--rounds`` times. Each scenario's requests pick one of its URLs at random:
 
@@ -21,7 +22,7 @@ the old way's p50/p95 to the cursor's, and the load average.
 
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres BENCH_DB=supportdesk_bench_lists \
       .venv/bin/python bench/bench_lists_http.py [--customers 1000000] [--duration 15] [--rounds 2] \
-      [--connections 4] [--keep] [--reuse]
+      [--connections 4] [--server gunicorn|daphne] [--keep] [--reuse]
 Needs Debian's ``wrk``.
 """
 
@@ -32,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -72,7 +74,39 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=4, help="concurrent agents (wrk connections)")
     p.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     p.add_argument("--reuse", action="store_true", help="reuse a kept bench database (skip the load)")
+    p.add_argument(
+        "--server",
+        choices=["gunicorn", "daphne"],
+        default="gunicorn",
+        help="gunicorn: the production shape for HTTP (deploy/gunicorn.conf.py, 2 gthread workers x 4 "
+        "threads, CONN_MAX_AGE=60); daphne: one process, CONN_MAX_AGE=0 (make run's)",
+    )
     return p.parse_args()
+
+
+def server_command(kind: str, port: int) -> tuple[list[str], dict[str, str]]:
+    """The web server's command line and the environment it adds."""
+    if kind == "gunicorn":
+        return (
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "deploy/gunicorn.conf.py",
+                "supportdesk.wsgi:application",
+            ],
+            {
+                "WEB_BIND": f"127.0.0.1:{port}",
+                "WEB_CONCURRENCY": "2",
+                "WEB_THREADS": "4",
+                "CONN_MAX_AGE": "60",
+            },
+        )
+    return (
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "supportdesk.asgi:application"],
+        {"CONN_MAX_AGE": "0"},
+    )
 
 
 def free_port() -> int:
@@ -212,19 +246,11 @@ def main() -> None:
             "DJANGO_SETTINGS_MODULE": "lists_settings",
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")]),
         }
+        command, extra = server_command(args.server, port)
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "supportdesk.asgi:application",
-            ],
+            command,
             cwd=ROOT,
-            env=env,
+            env={**env, **extra},
             start_new_session=True,
             stdout=subprocess.DEVNULL,
         )
@@ -236,7 +262,7 @@ def main() -> None:
                 time.sleep(0.2)
         check_urls(port, cookie, table)
         print(
-            f"daphne (1 process) on port {port}; {args.connections} agents, {args.duration} s per scenario, "
+            f"{args.server} on port {port}; {args.connections} agents, {args.duration} s per scenario, "
             f"{args.rounds} rounds",
             flush=True,
         )
@@ -262,11 +288,11 @@ def main() -> None:
             sys.exit("errors: see the table")
     finally:
         if server is not None:
-            server.terminate()
+            os.killpg(server.pid, signal.SIGTERM)  # gunicorn's workers too (their own session)
             try:
                 server.wait(10)
             except subprocess.TimeoutExpired:  # daphne waits for its open keep-alive connections
-                server.kill()
+                os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
         from django.db import connections
 
