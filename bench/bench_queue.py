@@ -125,13 +125,13 @@ TEMPLATE_ROWS_BEFORE = (Path(__file__).resolve().parent / "queue_rows_before.htm
 def compare_rows(n: int) -> None:
     """Render one page's 50 rows both ways, ``n`` times each, in CPU time (``process_time``: less
     sensitive to the machine's load than wall time): the old per-row template against
-    ``queue_rows`` (Python, once per page) plus the printing-only template."""
+    ``queue_rows`` (the texts, once per page) plus ``rows_html`` (the markup, one format per row)."""
     from django.template import engines
     from django.template.loader import get_template
     from django.utils import timezone, translation
 
     from tickets import selectors
-    from tickets.queue_rows import queue_rows
+    from tickets.queue_rows import queue_rows, rows_html
 
     engine = engines["django"]
     before = engine.from_string(TEMPLATE_ROWS_BEFORE)
@@ -155,11 +155,15 @@ def compare_rows(n: int) -> None:
     with translation.override("en"), timezone.override("Europe/Stockholm"):
         now = timezone.now()
         old = timed(lambda: before.render({**base, "tickets": tickets, "now": now}))
-        new = timed(lambda: after.render({**base, "rows": queue_rows(tickets, now=now)}))
+        new = timed(
+            lambda: after.render(
+                {**base, "rows_html": rows_html(queue_rows(tickets, now=now), handover_column=False)}
+            )
+        )
         form = timed(lambda: filters_form.render(choices))
     print(
         f"{len(tickets)} rows, CPU ms (median of {n}): per-row template {old:.1f}, "
-        f"queue_rows + printing template {new:.1f} ({old / new:.1f}× less); the filter form {form:.1f}"
+        f"queue_rows + rows_html {new:.1f} ({old / new:.1f}× less); the filter form {form:.1f}"
     )
 
 

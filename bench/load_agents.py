@@ -88,7 +88,7 @@ def agent_paths() -> tuple[list[str], str]:
     paths += [f"/desk/tickets/SD-{pk}/" for pk in tickets]
     paths += [f"/desk/lookup/?q={n}" for n in numbers]
     paths += [f"/desk/search/?q={w}" for w in rnd.sample(["router", "faktura", "internet", "mejl", "TV"], 5)]
-    paths += ["/api/v1/tickets/?limit=50", "/api/v1/incidents/"] * 4
+    paths += ["/api/v1/tickets/?page_size=50", "/api/v1/incidents/"] * 4
     return paths, f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 

@@ -109,11 +109,11 @@ _UNITS: dict[tuple[str, str, int], str] = {}
 _UNIT_SECONDS = (("day", 86400), ("hour", 3600), ("minute", 60))
 
 
-def format_duration(delta: timedelta) -> str:
-    """``2 days, 3 hours`` / ``35 minutes`` in the active language: the two largest of days, hours and
-    minutes, worded as Django's ``timesince`` words them (its translations), with no line break inside.
-    Cached per language and number: a queue page words two durations per row."""
-    language = translation.get_language() or "en"
+def format_duration(delta: timedelta, *, language: str | None = None) -> str:
+    """``2 days, 3 hours`` / ``35 minutes`` in ``language`` (default: the active one): the two largest
+    of days, hours and minutes, worded as Django's ``timesince`` words them (its translations), with no
+    line break inside. Cached per language and number: a queue page words two durations per row."""
+    language = language or translation.get_language() or "en"
     seconds = max(0, int(delta.total_seconds()))
     counts = []
     for unit, size in _UNIT_SECONDS:

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import DomainError, NotFound
+from core.pagination import keyset
 from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole
 from customers.models import Area, Customer, EquipmentModel, Service
 from customers.phones import phone_candidates
@@ -51,6 +52,7 @@ class ServiceListApi(generics.ListAPIView):
 
     permission_classes = [HasRole.of(*STAFF_ROLES)]
     serializer_class = ServiceSerializer
+    pagination_class = keyset("code")  # unique; the catalogue is small
     queryset = Service.objects.all()
 
 
@@ -59,9 +61,19 @@ class AreaListApi(generics.ListAPIView):
 
     permission_classes = [HasRole.of(*STAFF_ROLES)]
     serializer_class = AreaSerializer
+    pagination_class = keyset("path")  # the tree in order, along the unique path index
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="The start of a code, or part of a name."),
+            OpenApiParameter("under", str, description="An area code: that area and everything under it."),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        qs = Area.objects.select_related("parent").prefetch_related("services").order_by("path")
+        qs = Area.objects.select_related("parent").prefetch_related("services")
         q = self.request.query_params.get("q", "").strip()
         if q:
             qs = qs.filter(Q(code__istartswith=q) | Q(name__icontains=q))
@@ -77,6 +89,7 @@ class EquipmentListApi(generics.ListAPIView):
 
     permission_classes = [HasRole.of(*STAFF_ROLES)]
     serializer_class = EquipmentSerializer
+    pagination_class = keyset("code")  # unique; the catalogue is small
     queryset = EquipmentModel.objects.all()
 
 
@@ -85,9 +98,16 @@ class CustomerListApi(generics.ListAPIView):
 
     permission_classes = [HasRole.of(AGENT, TECH, OPS, ADMIN)]
     serializer_class = CustomerSerializer
+    pagination_class = keyset("number")  # unique, indexed: the directory in customer-number order
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, description="A customer number, name, e-mail or phone.")]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        qs = Customer.objects.prefetch_related("phones").order_by("number")
+        qs = Customer.objects.prefetch_related("phones")
         q = self.request.query_params.get("q", "").strip()
         if q:
             qs = qs.filter(

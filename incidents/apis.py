@@ -22,7 +22,7 @@ from core.errors import DomainError, NotFound
 from core.i18n import clean_texts
 from core.languages import LANGUAGE_CODES
 from core.localtime import LocalDateTimeField
-from core.pagination import BoundedLimitOffsetPagination
+from core.pagination import keyset, paginate
 from core.roles import ADMIN, AGENT, OPS, STAFF_ROLES, TECH, HasRole, has_role
 from customers.models import Area, EquipmentModel, Service
 from customers.selectors import find_place
@@ -463,6 +463,9 @@ class IncidentCollectionApi(APIView):
     """GET: list incidents (staff). POST: declare one (ops)."""
 
     permission_classes = [HasRole.of(*STAFF_ROLES)]
+    # Latest started first. Incidents are few (thousands, not millions): the active/status filters
+    # read incident_active_idx or the table, and sort what they find.
+    pagination_class = keyset("-started_at", "-id")
 
     def get_permissions(self):
         roles = OPS_ROLES if self.request.method == "POST" else STAFF_ROLES
@@ -480,9 +483,7 @@ class IncidentCollectionApi(APIView):
         responses=ProposedIncidentOutputSerializer(many=True),
     )
     def get(self, request):
-        qs = Incident.objects.prefetch_related("services", "areas", "equipment").order_by(
-            "-started_at", "-id"
-        )
+        qs = Incident.objects.prefetch_related("services", "areas", "equipment")
         wanted = request.query_params.get("status")
         if not has_role(request.user, *OPS_ROLES):
             # Proposals are ops' to decide on (agents see one only on a ticket in its cell).
@@ -497,9 +498,7 @@ class IncidentCollectionApi(APIView):
             if wanted not in Incident.Status.values:
                 raise DomainError(_("Unknown status."), field="status")
             qs = qs.filter(status=wanted)
-        paginator = BoundedLimitOffsetPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(IncidentOutputSerializer(page, many=True).data)
+        return paginate(self, qs, lambda rows: IncidentOutputSerializer(rows, many=True).data)
 
     def _proposed(self, request, qs):
         qs = qs.filter(status=Incident.Status.PROPOSED).prefetch_related(
@@ -510,9 +509,7 @@ class IncidentCollectionApi(APIView):
                 ),
             )
         )
-        paginator = BoundedLimitOffsetPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(ProposedIncidentOutputSerializer(page, many=True).data)
+        return paginate(self, qs, lambda rows: ProposedIncidentOutputSerializer(rows, many=True).data)
 
     @extend_schema(
         request=DeclareInputSerializer,
@@ -671,6 +668,9 @@ class IncidentTicketsApi(APIView):
     reference (agent, tech, ops)."""
 
     permission_classes = [HasRole.of(*STAFF_ROLES)]
+    # Newest tickets first, along the unique (incident, ticket) index: no index of its own (links
+    # are inserted 100,000 at a time, see IncidentTicketLink), and a deep page costs what the first does.
+    pagination_class = keyset("-ticket_id", estimate_total=True)
 
     def get_permissions(self):
         roles = LINKING_ROLES if self.request.method == "POST" else STAFF_ROLES
@@ -679,9 +679,8 @@ class IncidentTicketsApi(APIView):
     @extend_schema(responses=LinkOutputSerializer(many=True))
     def get(self, request, pk: int):
         incident = get_object_or_404(Incident, pk=pk)
-        paginator = BoundedLimitOffsetPagination()
-        page = paginator.paginate_queryset(selectors.incident_tickets(incident), request, view=self)
-        return paginator.get_paginated_response(LinkOutputSerializer(page, many=True).data)
+        links = selectors.incident_tickets(incident)
+        return paginate(self, links, lambda rows: LinkOutputSerializer(rows, many=True).data)
 
     @extend_schema(request=LinkInputSerializer, responses={201: LinkOutputSerializer})
     def post(self, request, pk: int):

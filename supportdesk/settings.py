@@ -358,8 +358,9 @@ REST_FRAMEWORK = {
         "supportdesk.parsers.StrictFormParser",
         "supportdesk.parsers.StrictMultiPartParser",
     ],
-    # Every list is paged and bounded (core.pagination): ?limit= at most API_MAX_PAGE_SIZE.
-    "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
+    # Every list is paged by cursor (keyset, core.pagination), ?page_size= at most API_MAX_PAGE_SIZE;
+    # each list names its order (an index's) with core.pagination.keyset.
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.KeysetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "supportdesk.api.exception_handler",
 }
@@ -373,10 +374,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
-# The largest page an API list returns (?limit=), and the deepest ?offset= (an OFFSET scan reads
-# every row it skips; clients that need more use filters). Read by core.pagination.
+# The largest page an API list returns (?page_size=, or its older name ?limit=). Lists are paged by
+# cursor, so there is no deepest page to bound. Read by core.pagination.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
-API_MAX_OFFSET = env.int("API_MAX_OFFSET", default=100_000)
 # Bodies larger than this are refused before parsing (JSON API and forms alike). Django does not
 # count file parts of a multipart body here, hence the two limits below.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)

@@ -223,6 +223,12 @@ class Ticket(models.Model):
                 name="ticket_l2_resolved_idx",
             ),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_idx"),
+            # The ticket API list by status and queue, newest first by keyset (core.pagination): an
+            # index walk however rare the pair. Without it the walk is the primary key's, filtered,
+            # and the planner takes status and queue as independent: 1.0–1.5 s at 1,000,000 tickets
+            # for ?queue=second-line&status=new, which matches nothing (bench/README.md). A status
+            # alone: this index and a sort when the status is rare, the primary key when it is common.
+            models.Index(fields=["status", "queue", "id"], name="ticket_status_queue_id_idx"),
         ]
 
     def __str__(self) -> str:

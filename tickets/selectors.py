@@ -69,6 +69,25 @@ EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 QUEUE_ORDERS = {"sla": Coalesce("sla_due_at", "created_at"), "age": F("created_at")}
 
 
+# What a queue row shows (tickets.queue_rows): only these columns are read. A ticket's description
+# (up to 20,000 characters) and the joined rows' other columns were most of the bytes a page read,
+# and each is a Python object built per row (bench/README.md, "Lists by cursor").
+QUEUE_COLUMNS = (
+    "id",
+    "subject",
+    "status",
+    "priority",
+    "queue",
+    "created_at",
+    "sla_due_at",
+    "sla_breached",
+    "customer__name",
+    "service__name",
+    "area__name",
+    "assignee__username",
+)
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     """What the agent narrowed the queue to. Empty strings and None mean "any"; ``extra`` holds the
@@ -114,7 +133,7 @@ def queue_page(
     the next page (None on the last page). Second line's rows carry ``handover``: the summary of
     the latest escalation."""
     filters = filters or QueueFilters()
-    qs = Ticket.objects.open().select_related("customer", "service", "area", "assignee")
+    qs = Ticket.objects.open().select_related("customer", "service", "area", "assignee").only(*QUEUE_COLUMNS)
     qs = qs.filter(assignee=assignee) if assignee is not None else qs.filter(queue=queue)
     if filters.status in Ticket.OPEN_STATUSES:
         qs = qs.filter(status=filters.status)

@@ -48,7 +48,7 @@ from tickets.forms import (
     StatusForm,
 )
 from tickets.models import Attachment, InboundMessage, Macro, SavedView, Ticket, TicketEvent
-from tickets.queue_rows import queue_rows
+from tickets.queue_rows import queue_rows, rows_html
 
 # --- agent workspace ---------------------------------------------------------------------------
 
@@ -89,14 +89,14 @@ def _queue_context(request: HttpRequest, *, queue: str, mine: bool) -> dict:
     if cursor:
         params["after"] = cursor
     now = timezone.now()
+    handover_column = queue == Ticket.Queue.SECOND_LINE and not mine
     return {
-        "tickets": tickets,
-        "rows": queue_rows(tickets, now=now),
+        "rows_html": rows_html(queue_rows(tickets, now=now), handover_column=handover_column),
         "next_url": f"?{params.urlencode()}" if cursor else None,
         "filters": filters,
         "order": order,
         "now": now,
-        "handover_column": queue == Ticket.Queue.SECOND_LINE and not mine,
+        "handover_column": handover_column,
         "filter_choices": selectors.queue_filter_choices(),
         "extra_filters": [
             (name, f.label, f.choices(), request.GET.get(name, ""))

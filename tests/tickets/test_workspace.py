@@ -340,3 +340,16 @@ def test_a_comment_is_an_internal_note_unless_the_reply_button_is_used(client, a
     client.post(reverse("tickets:comment", args=[ticket.reference]), {"body": "Hei!", "public": "1"})
     kinds = dict(ticket.events.filter(body__in=["Checked the line", "Hei!"]).values_list("body", "public"))
     assert kinds == {"Checked the line": False, "Hei!": True}
+
+
+def test_queue_rows_print_hostile_text_as_text(client, agent):
+    """The rows' markup is written in Python (tickets.queue_rows.rows_html): a subject or a
+    customer's name holding markup shows as text, in the cell and in attributes alike."""
+    customer = factories.SubscriptionFactory(customer__name='Eve "><img src=x onerror=alert(1)>').customer
+    ticket = factories.open_ticket(customer=customer, subject="<script>alert('x')</script> & more")
+    client.force_login(agent)
+    html = client.get(reverse("tickets:queue")).content.decode()
+    assert "<script>alert(" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in html
+    assert "Eve &quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+    assert f'name="t" value="{ticket.pk}"' in html
