@@ -51,7 +51,13 @@ def test_declaring_stores_the_texts_per_language_and_sends_declared_and_linked(
     assert incident.created_by == ops
     assert [name for name, _ in sent] == ["incident_declared", "incident_linked"]
     assert sent[0][1] == {"incident": incident, "actor": ops, "linked_count": 1}
-    assert sent[1][1] == {"incident": incident, "ticket_ids": [ticket.pk], "origin": "auto", "actor": ops}
+    assert sent[1][1] == {
+        "incident": incident,
+        "ticket_ids": [ticket.pk],
+        "origin": "auto",
+        "actor": ops,
+        "assignees": None,  # tickets opened before the declaration: their assignees are read
+    }
 
 
 def test_a_declaration_needs_a_title_and_a_public_message(catalogue, ops):
@@ -113,7 +119,13 @@ def test_linking_by_hand_records_the_person_and_sends_linked(catalogue, ticket_i
     assert link.origin == "agent" and link.linked_by == tech
     assert sent[-1] == (
         "incident_linked",
-        {"incident": incident, "ticket_ids": [ticket.pk], "origin": "agent", "actor": tech},
+        {
+            "incident": incident,
+            "ticket_ids": [ticket.pk],
+            "origin": "agent",
+            "actor": tech,
+            "assignees": None,
+        },
     )
 
 
