@@ -49,6 +49,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from benchdb import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/supportdesk_bench_alerts"
@@ -95,12 +97,6 @@ def ensure_database() -> None:
             cur.execute(f'CREATE DATABASE "{name}"')
     conn.close()
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
@@ -530,27 +526,19 @@ async def live_runs(args, clients: list[Client], label: str = "live") -> list[fl
 
 def start_http_load(url: str, seconds: int, connections: int) -> tuple[subprocess.Popen, str]:
     """bench/load_agents.py's mixed agent traffic with ``wrk``, in the background, at ``url``."""
-    import tempfile
-
-    from load_agents import LUA, agent_paths
+    from benchdb import start_wrk_agents
+    from load_agents import agent_paths
 
     paths, cookie = agent_paths()
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA % {"paths": "{" + ",".join(json.dumps(p) for p in paths) + "}", "cookie": cookie})
-    proc = subprocess.Popen(
-        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s", "-s", script.name, url],
-        stdout=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+    proc = start_wrk_agents(url, paths, cookie, connections=connections, duration=seconds, threads=1)
     return proc, f"{connections} agents' mixed HTTP for {seconds} s over {len(paths)} URLs"
 
 
 def finish_http_load(proc: subprocess.Popen, what: str) -> dict:
-    import re
+    from benchdb import wrk_figures
 
-    out, _ = proc.communicate()
-    figures = json.loads(re.search(r"JSON(\{.*\})", out).group(1))
-    errors = figures["non2xx"] + figures["socket"]
-    rate = figures["requests"] / (figures["duration_us"] / 1e6)
+    figures = wrk_figures(proc)
+    errors, rate = figures["errors"], figures["rate"]
     print(
         f"HTTP through the balancer meanwhile ({what}): {figures['requests']:,} requests, {rate:.1f}/s; "
         f"p50 {figures['p50'] / 1000:.0f} ms, p99 {figures['p99'] / 1000:.0f} ms; errors {errors} "

@@ -50,7 +50,7 @@ import time
 import uuid
 from pathlib import Path
 
-from benchdb import database_url, drop_database, load_average, recreate_database
+from benchdb import database_url, drop_database, free_port, load_average, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -133,12 +133,6 @@ def peer_bench_default() -> Path:
         if (up / "shared" / "peer-bench").is_dir():
             return up / "shared" / "peer-bench"
     return ROOT.parent / "shared" / "peer-bench"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seed(args) -> None:

@@ -29,41 +29,22 @@ Needs Debian's ``wrk``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from benchdb import database_url, drop_database, load_average, recreate_database
+from benchdb import database_url, drop_database, free_port, load_average, recreate_database, run_wrk_agents
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DB = os.environ.get("BENCH_DB", "supportdesk_bench_lists")
 QUEUE = "/desk/queue/?queue=first-line&status=new&unassigned=1"
 DEEP_PAGES = (100, 2000)
-
-LUA = """
-local paths = %(paths)s
-local cookie = "%(cookie)s"
-math.randomseed(os.time())
-request = function()
-  local path = paths[math.random(#paths)]
-  return wrk.format("GET", path, {["Cookie"] = cookie, ["Accept-Language"] = "sv"})
-end
-done = function(summary, latency, requests)
-  io.write(string.format("JSON{\\"requests\\":%%d,\\"non2xx\\":%%d,\\"socket\\":%%d,\\"p50\\":%%d,\\"p95\\":%%d,\\"p99\\":%%d,\\"duration_us\\":%%d}\\n",
-    summary.requests, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), summary.duration))
-end
-"""
 
 
 def parse_args() -> argparse.Namespace:
@@ -107,12 +88,6 @@ def server_command(kind: str, port: int) -> tuple[list[str], dict[str, str]]:
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "supportdesk.asgi:application"],
         {"CONN_MAX_AGE": "0"},
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def session_cookie() -> str:
@@ -172,23 +147,6 @@ def scenarios() -> dict[str, list[str]]:
         "api cursor, deep": deep,
         "api offset, deep": old_deep,
     }
-
-
-def run_wrk(port: int, paths: list[str], cookie: str, args) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA % {"paths": "{" + ",".join(json.dumps(p) for p in paths) + "}", "cookie": cookie})
-    try:
-        out = subprocess.run(
-            ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.duration}s", "--timeout", "10s",
-             "-s", script.name, f"http://127.0.0.1:{port}"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-    finally:
-        os.unlink(script.name)
-    figures = json.loads(re.search(r"JSON(\{.*\})", out).group(1))
-    figures["rate"] = figures["requests"] / (figures["duration_us"] / 1e6)
-    figures["errors"] = figures["non2xx"] + figures["socket"]
-    return figures
 
 
 def check_urls(port: int, cookie: str, table: dict[str, list[str]]) -> None:
@@ -272,7 +230,13 @@ def main() -> None:
         results: dict[str, list[dict]] = {name: [] for name in table}
         for round_number in range(1, args.rounds + 1):
             for name, paths in table.items():
-                figures = run_wrk(port, paths, cookie, args)
+                figures = run_wrk_agents(
+                    f"http://127.0.0.1:{port}",
+                    paths,
+                    cookie,
+                    connections=args.connections,
+                    duration=args.duration,
+                )
                 results[name].append(figures)
                 print(
                     f"{round_number:<6} {name:<18} {figures['p50'] / 1000:>7.1f} {figures['p95'] / 1000:>7.1f} "

@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchdb import database_url, drop_database, recreate_database
+from benchdb import database_url, drop_database, free_port, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -149,14 +149,6 @@ def sink_stats(status_file: Path) -> dict:
         return json.loads(status_file.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return {"count": 0, "first": None, "last": None, "cpu": 0.0}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- where the CPU goes (sampled from /proc while sending) ----------------------------------------

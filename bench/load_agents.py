@@ -16,39 +16,20 @@ The database is ``supportdesk_bench_load`` (dropped and re-created; dropped agai
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import re
 import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from benchdb import drop_database, recreate_database
+from benchdb import drop_database, free_port, recreate_database, run_wrk_agents
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DB = "supportdesk_bench_load"
-
-LUA = """
-local paths = %(paths)s
-local cookie = "%(cookie)s"
-math.randomseed(os.time())
-request = function()
-  local path = paths[math.random(#paths)]
-  return wrk.format("GET", path, {["Cookie"] = cookie, ["Accept-Language"] = "sv"})
-end
-done = function(summary, latency, requests)
-  io.write(string.format("JSON{\\"requests\\":%%d,\\"non2xx\\":%%d,\\"socket\\":%%d,\\"p50\\":%%d,\\"p90\\":%%d,\\"p99\\":%%d,\\"duration_us\\":%%d}\\n",
-    summary.requests, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), summary.duration))
-end
-"""
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,12 +38,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=8, help="concurrent agents (wrk connections)")
     p.add_argument("--customers", type=int, default=2000, help="generated demo customers")
     return p.parse_args()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def agent_paths() -> tuple[list[str], str]:
@@ -138,19 +113,11 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         print(f"daphne on port {port}; wrk for {args.duration} s", flush=True)
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(
-                LUA % {"paths": "{" + ",".join(json.dumps(p) for p in paths) + "}", "cookie": cookie}
-            )
         load_before = os.getloadavg()[0]
-        out = subprocess.run(
-            ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.duration}s", "--timeout", "10s",
-             "-s", script.name, f"http://127.0.0.1:{port}"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-        figures = json.loads(re.search(r"JSON(\{.*\})", out).group(1))
-        errors = figures["non2xx"] + figures["socket"]
-        rate = figures["requests"] / (figures["duration_us"] / 1e6)
+        figures = run_wrk_agents(
+            f"http://127.0.0.1:{port}", paths, cookie, connections=args.connections, duration=args.duration
+        )
+        errors, rate = figures["errors"], figures["rate"]
         print(
             f"{args.connections} agents for {args.duration} s over {len(paths)} URLs: {figures['requests']:,} requests, "
             f"{rate:.1f}/s; latency p50 {figures['p50'] / 1000:.0f} ms, p90 {figures['p90'] / 1000:.0f} ms, "
