@@ -9,7 +9,6 @@ which beat runs — pushes it. Proved with a real worker: every alert reaches ev
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -23,14 +22,13 @@ from notifications.services import STAFF_GROUP
 from notifications.tasks import fan_out_alert, sweep_pending_alerts
 from supportdesk.celery import app
 from tests import processes
+from tests.conftest import REQUIRE_SERVICES
 from tests.notifications.conftest import declare
 from tests.notifications.test_faults import backdate_unpushed, wait_for
 from tests.scale import redis_shards
 from tests.scale.redis_shards import Listener, RedisServer
 
 pytestmark = [pytest.mark.scale, pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
-
-REQUIRE_SERVICES = bool(os.environ.get("CI") or os.environ.get("SUPPORTDESK_REQUIRE_SERVICES"))
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ The tests run in this order; the last one stops the replica for good.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
@@ -21,11 +20,10 @@ from django.conf import settings
 from django.db import connection
 
 from tests import factories, processes
+from tests.conftest import REQUIRE_SERVICES
 from tests.scale import pg
 
 pytestmark = [pytest.mark.scale, pytest.mark.postgres]
-
-REQUIRE_SERVICES = bool(os.environ.get("CI") or os.environ.get("SUPPORTDESK_REQUIRE_SERVICES"))
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +31,6 @@ def replica(django_db_setup):
     """A hot standby of the test database's server, built after the test database exists."""
     if why := pg.missing():
         (pytest.fail if REQUIRE_SERVICES else pytest.skip)(why)
-    if connection.vendor != "postgresql":
-        pytest.skip("needs DATABASE_URL on PostgreSQL")
     primary = connection.settings_dict
     pg.allow_replication(primary)
     standby = pg.Replica(primary)
